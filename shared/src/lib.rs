@@ -1,0 +1,17 @@
+//! The Palisade wire: every body and frame the widget and the server exchange.
+//!
+//! Both sides compile this crate (natively and for `wasm32-unknown-unknown`), so a change to the
+//! wire is a compile error on the other side instead of a runtime surprise.
+
+pub mod auth;
+pub mod error;
+pub mod ids;
+pub mod limits;
+pub mod messages;
+pub mod rooms;
+pub mod time;
+pub mod ws;
+
+pub use error::{ErrorBody, ErrorCode};
+pub use ids::{ClientMessageId, MessageId, RoomId, SitePublicId, UserId};
+pub use time::Timestamp;
