@@ -1,0 +1,5 @@
+DROP TABLE messages;
+DROP TABLE rooms;
+DROP TABLE users;
+DROP TABLE site_origins;
+DROP TABLE sites;

@@ -1,0 +1,188 @@
+//! Messages: appended with a per-room sequence number, read back by sequence cursor.
+
+use diesel::prelude::*;
+use palisade_protocol::{ClientMessageId, MessageId, RoomId, Timestamp, UserId};
+
+use crate::schema::{messages, rooms, users};
+use crate::{DbConnection, StoreError, ids, now_millis};
+
+/// A message as stored, with its author's current display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub id: MessageId,
+    pub room: RoomId,
+    pub seq: u64,
+    pub author: UserId,
+    pub author_name: String,
+    pub client_id: ClientMessageId,
+    pub body: String,
+    pub sent_at: Timestamp,
+}
+
+/// The result of [`append`]: either newly stored, or the earlier copy of a retried send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    New(StoredMessage),
+    Duplicate(StoredMessage),
+}
+
+impl Appended {
+    pub fn message(&self) -> &StoredMessage {
+        match self {
+            Self::New(m) | Self::Duplicate(m) => m,
+        }
+    }
+}
+
+type MessageRow = (String, String, i64, String, String, String, String, i64);
+
+fn select_columns() -> (
+    messages::id,
+    messages::room_id,
+    messages::seq,
+    messages::author_id,
+    users::display_name,
+    messages::client_id,
+    messages::body,
+    messages::sent_at,
+) {
+    (
+        messages::id,
+        messages::room_id,
+        messages::seq,
+        messages::author_id,
+        users::display_name,
+        messages::client_id,
+        messages::body,
+        messages::sent_at,
+    )
+}
+
+fn from_row((id, room, seq, author, author_name, client_id, body, sent_at): MessageRow) -> Result<StoredMessage, StoreError> {
+    Ok(StoredMessage {
+        id: MessageId(ids::parse(&id)?),
+        room: RoomId(ids::parse(&room)?),
+        seq: ids::seq_from_db(seq)?,
+        author: UserId(ids::parse(&author)?),
+        author_name,
+        client_id: ClientMessageId(ids::parse(&client_id)?),
+        body,
+        sent_at: Timestamp(sent_at),
+    })
+}
+
+fn find_by_client_id(
+    conn: &mut DbConnection,
+    room: &RoomId,
+    author: &UserId,
+    client_id: &ClientMessageId,
+) -> Result<Option<StoredMessage>, StoreError> {
+    messages::table
+        .inner_join(users::table)
+        .filter(messages::room_id.eq(ids::to_text(&room.0)))
+        .filter(messages::author_id.eq(ids::to_text(&author.0)))
+        .filter(messages::client_id.eq(ids::to_text(&client_id.0)))
+        .select(select_columns())
+        .first::<MessageRow>(conn)
+        .optional()?
+        .map(from_row)
+        .transpose()
+}
+
+/// Stores a message at the room's next sequence number, durably, or returns the copy stored
+/// by an earlier attempt with the same `client_id`. The caller has checked that `author` may
+/// post in `room`.
+pub fn append(
+    conn: &mut DbConnection,
+    room: &RoomId,
+    author: &UserId,
+    author_name: &str,
+    client_id: &ClientMessageId,
+    body: &str,
+) -> Result<Appended, StoreError> {
+    let room_text = ids::to_text(&room.0);
+    let attempt = conn.transaction(|conn| {
+        // The counter bump comes first: on SQLite it takes the write lock before any read (no
+        // lock upgrade to deadlock on), on PostgreSQL it row-locks the room for the insert.
+        let bumped = diesel::update(rooms::table.find(&room_text))
+            .set(rooms::last_seq.eq(rooms::last_seq + 1_i64))
+            .execute(conn)?;
+        if bumped == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let seq = rooms::table.find(&room_text).select(rooms::last_seq).first::<i64>(conn)?;
+        let id = ids::new_id();
+        let sent_at = now_millis();
+        diesel::insert_into(messages::table)
+            .values((
+                messages::id.eq(ids::to_text(&id)),
+                messages::room_id.eq(&room_text),
+                messages::seq.eq(seq),
+                messages::author_id.eq(ids::to_text(&author.0)),
+                messages::client_id.eq(ids::to_text(&client_id.0)),
+                messages::body.eq(body),
+                messages::sent_at.eq(sent_at),
+            ))
+            .execute(conn)?;
+        Ok(StoredMessage {
+            id: MessageId(id),
+            room: *room,
+            seq: ids::seq_from_db(seq)?,
+            author: *author,
+            author_name: author_name.to_owned(),
+            client_id: *client_id,
+            body: body.to_owned(),
+            sent_at: Timestamp(sent_at),
+        })
+    });
+    match attempt {
+        Ok(message) => Ok(Appended::New(message)),
+        // A retried send: the transaction rolled back (the counter too); return the original.
+        Err(StoreError::Query(e)) if StoreError::is_unique_violation(&e) => {
+            find_by_client_id(conn, room, author, client_id)?.map(Appended::Duplicate).ok_or(StoreError::Query(e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Where a page of history starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// The newest messages.
+    Latest,
+    /// Messages with a lower sequence number.
+    Before(u64),
+    /// Messages with a higher sequence number.
+    After(u64),
+}
+
+/// Up to `limit` messages of `room` from `cursor`, in ascending sequence order, and whether
+/// more exist beyond them in the direction read.
+pub fn page(
+    conn: &mut DbConnection,
+    room: &RoomId,
+    cursor: Cursor,
+    limit: u32,
+) -> Result<(Vec<StoredMessage>, bool), StoreError> {
+    let fetch = i64::from(limit) + 1;
+    let base = messages::table
+        .inner_join(users::table)
+        .filter(messages::room_id.eq(ids::to_text(&room.0)))
+        .select(select_columns())
+        .limit(fetch);
+    let (rows, newest_first) = match cursor {
+        Cursor::Latest => (base.order(messages::seq.desc()).load::<MessageRow>(conn)?, true),
+        Cursor::Before(seq) => {
+            (base.filter(messages::seq.lt(ids::seq_to_db(seq))).order(messages::seq.desc()).load(conn)?, true)
+        }
+        Cursor::After(seq) => {
+            (base.filter(messages::seq.gt(ids::seq_to_db(seq))).order(messages::seq.asc()).load(conn)?, false)
+        }
+    };
+    let has_more = rows.len() > limit as usize;
+    let mut messages = rows.into_iter().take(limit as usize).map(from_row).collect::<Result<Vec<_>, _>>()?;
+    if newest_first {
+        messages.reverse();
+    }
+    Ok((messages, has_more))
+}

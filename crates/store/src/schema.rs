@@ -1,0 +1,61 @@
+//! The tables, identical on SQLite and PostgreSQL: ids are UUID text, times are Unix
+//! milliseconds, so one schema and one set of queries serve both backends.
+
+diesel::table! {
+    sites (id) {
+        id -> Text,
+        public_id -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    site_origins (site_id, origin) {
+        site_id -> Text,
+        origin -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        site_id -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    rooms (id) {
+        id -> Text,
+        site_id -> Text,
+        name -> Text,
+        kind -> Text,
+        is_default -> Bool,
+        last_seq -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        room_id -> Text,
+        seq -> BigInt,
+        author_id -> Text,
+        client_id -> Text,
+        body -> Text,
+        sent_at -> BigInt,
+    }
+}
+
+diesel::joinable!(site_origins -> sites (site_id));
+diesel::joinable!(users -> sites (site_id));
+diesel::joinable!(rooms -> sites (site_id));
+diesel::joinable!(messages -> rooms (room_id));
+diesel::joinable!(messages -> users (author_id));
+
+diesel::allow_tables_to_appear_in_same_query!(sites, site_origins, users, rooms, messages);

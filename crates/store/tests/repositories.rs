@@ -1,0 +1,159 @@
+//! The repositories against a real database: SQLite by default, PostgreSQL with
+//! `PALISADE_TEST_DATABASE=postgres`.
+
+use palisade_protocol::{ClientMessageId, RoomId, SitePublicId};
+use palisade_store::messages::{self, Appended, Cursor};
+use palisade_store::test_support::TestDatabase;
+use palisade_store::{Store, StoreError, rooms, sites, users};
+use uuid::Uuid;
+
+struct Fixture {
+    _db: TestDatabase,
+    store: Store,
+    site: sites::Site,
+    room: RoomId,
+    author: users::User,
+}
+
+fn fixture() -> Fixture {
+    let db = TestDatabase::create();
+    let store = Store::open(db.url(), 4).unwrap();
+    let site_id: SitePublicId = "acme".parse().unwrap();
+    let site = store
+        .with_connection(|c| sites::create(c, &site_id, "Acme", &["https://acme.example".to_owned()]))
+        .unwrap();
+    let room = store.with_connection(|c| rooms::list_for_site(c, &site.id)).unwrap()[0].id;
+    let author = store.with_connection(|c| users::create(c, &site.id, "Ada@Example.org", "Ada", "hash")).unwrap();
+    Fixture { _db: db, store, site, room, author }
+}
+
+fn send(f: &Fixture, client_id: ClientMessageId, body: &str) -> Appended {
+    f.store
+        .with_connection(|c| messages::append(c, &f.room, &f.author.id, &f.author.display_name, &client_id, body))
+        .unwrap()
+}
+
+fn new_client_id() -> ClientMessageId {
+    ClientMessageId(Uuid::new_v4())
+}
+
+#[test]
+fn a_new_site_has_its_origins_and_a_default_room() {
+    let f = fixture();
+    let found = f.store.with_connection(|c| sites::find_by_public_id(c, &f.site.public_id)).unwrap().unwrap();
+    assert_eq!(found.allowed_origins, vec!["https://acme.example".to_owned()]);
+    let rooms = f.store.with_connection(|c| rooms::list_for_site(c, &f.site.id)).unwrap();
+    assert_eq!(rooms.len(), 1);
+    assert_eq!(rooms[0].name, rooms::DEFAULT_ROOM_NAME);
+}
+
+#[test]
+fn site_ids_are_unique_and_update_replaces_origins() {
+    let f = fixture();
+    let again = f.store.with_connection(|c| sites::create(c, &f.site.public_id, "Again", &[]));
+    assert!(matches!(again, Err(StoreError::SiteExists(_))));
+    let updated = f
+        .store
+        .with_connection(|c| {
+            sites::update(c, &f.site.public_id, "Acme Inc", &["https://b.example".into(), "https://a.example".into()])
+        })
+        .unwrap();
+    assert_eq!(updated.allowed_origins, vec!["https://a.example".to_owned(), "https://b.example".to_owned()]);
+    let all = f.store.with_connection(sites::all_allowed_origins).unwrap();
+    assert!(!all.contains(&"https://acme.example".to_owned()));
+}
+
+#[test]
+fn emails_are_unique_per_site_regardless_of_case() {
+    let f = fixture();
+    let dup = f.store.with_connection(|c| users::create(c, &f.site.id, " ada@example.ORG", "Other", "hash"));
+    assert!(matches!(dup, Err(StoreError::EmailTaken)));
+    let creds = f.store.with_connection(|c| users::find_credentials(c, &f.site.id, "ADA@example.org")).unwrap();
+    assert_eq!(creds.unwrap().user.id, f.author.id);
+
+    let other_site: SitePublicId = "other".parse().unwrap();
+    let other = f.store.with_connection(|c| sites::create(c, &other_site, "Other", &[])).unwrap();
+    assert!(f.store.with_connection(|c| users::create(c, &other.id, "ada@example.org", "Ada", "h")).is_ok());
+    assert!(f.store.with_connection(|c| users::find(c, &other.id, &f.author.id)).unwrap().is_none());
+}
+
+#[test]
+fn messages_get_consecutive_sequence_numbers_and_retries_are_stored_once() {
+    let f = fixture();
+    let first = send(&f, new_client_id(), "one");
+    let retried_id = new_client_id();
+    let second = send(&f, retried_id, "two");
+    let retry = send(&f, retried_id, "two");
+    let third = send(&f, new_client_id(), "three");
+    assert!(matches!(first, Appended::New(_)));
+    assert_eq!(first.message().seq, 1);
+    assert_eq!(second.message().seq, 2);
+    assert!(matches!(retry, Appended::Duplicate(_)));
+    assert_eq!(retry.message(), second.message());
+    assert_eq!(third.message().seq, 3, "a rolled-back retry must not burn a sequence number");
+    let room = f.store.with_connection(|c| rooms::find_in_site(c, &f.site.id, &f.room)).unwrap().unwrap();
+    assert_eq!(room.last_seq, 3);
+}
+
+#[test]
+fn history_pages_by_cursor_in_ascending_order() {
+    let f = fixture();
+    for n in 1..=7 {
+        send(&f, new_client_id(), &format!("m{n}"));
+    }
+    let seqs = |cursor, limit| {
+        let (page, more) = f.store.with_connection(|c| messages::page(c, &f.room, cursor, limit)).unwrap();
+        (page.iter().map(|m| m.seq).collect::<Vec<_>>(), more)
+    };
+    assert_eq!(seqs(Cursor::Latest, 3), (vec![5, 6, 7], true));
+    assert_eq!(seqs(Cursor::Before(5), 3), (vec![2, 3, 4], true));
+    assert_eq!(seqs(Cursor::Before(2), 3), (vec![1], false));
+    assert_eq!(seqs(Cursor::After(4), 10), (vec![5, 6, 7], false));
+    assert_eq!(seqs(Cursor::After(0), 2), (vec![1, 2], true));
+    let (page, _) = f.store.with_connection(|c| messages::page(c, &f.room, Cursor::After(0), 1)).unwrap();
+    assert_eq!(page[0].author_name, "Ada");
+    assert_eq!(page[0].body, "m1");
+}
+
+#[test]
+fn rooms_of_another_site_are_invisible() {
+    let f = fixture();
+    let other_site: SitePublicId = "other".parse().unwrap();
+    let other = f.store.with_connection(|c| sites::create(c, &other_site, "Other", &[])).unwrap();
+    assert!(f.store.with_connection(|c| rooms::find_in_site(c, &other.id, &f.room)).unwrap().is_none());
+    assert!(f.store.with_connection(|c| rooms::find_in_site(c, &f.site.id, &f.room)).unwrap().is_some());
+}
+
+#[test]
+fn appending_to_a_missing_room_fails_cleanly() {
+    let f = fixture();
+    let missing = RoomId(Uuid::new_v4());
+    let result = f.store.with_connection(|c| {
+        messages::append(c, &missing, &f.author.id, "Ada", &new_client_id(), "lost?")
+    });
+    assert!(matches!(result, Err(StoreError::NotFound)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_senders_never_share_a_sequence_number() {
+    let f = fixture();
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let store = f.store.clone();
+        let (room, author) = (f.room, f.author.id);
+        tasks.push(tokio::spawn(async move {
+            store
+                .interact(move |c| messages::append(c, &room, &author, "Ada", &new_client_id(), &format!("c{n}")))
+                .await
+                .unwrap()
+                .message()
+                .seq
+        }));
+    }
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=40).collect::<Vec<u64>>());
+}
