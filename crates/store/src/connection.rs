@@ -34,11 +34,7 @@ impl Backend {
     /// `sqlite://` URL. Chosen explicitly rather than by trying each driver in turn, so an
     /// unreachable PostgreSQL can never silently become a new SQLite file named like its URL.
     pub fn of_url(url: &str) -> Self {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::Postgres
-        } else {
-            Self::Sqlite
-        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") { Self::Postgres } else { Self::Sqlite }
     }
 }
 

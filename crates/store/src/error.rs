@@ -26,9 +26,6 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn is_unique_violation(error: &diesel::result::Error) -> bool {
-        matches!(
-            error,
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-        )
+        matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
     }
 }

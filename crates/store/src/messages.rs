@@ -58,7 +58,9 @@ fn select_columns() -> (
     )
 }
 
-fn from_row((id, room, seq, author, author_name, client_id, body, sent_at): MessageRow) -> Result<StoredMessage, StoreError> {
+fn from_row(
+    (id, room, seq, author, author_name, client_id, body, sent_at): MessageRow,
+) -> Result<StoredMessage, StoreError> {
     Ok(StoredMessage {
         id: MessageId(ids::parse(&id)?),
         room: RoomId(ids::parse(&room)?),

@@ -23,7 +23,7 @@ impl std::fmt::Debug for TestDatabase {
 impl TestDatabase {
     /// # Panics
     /// When the database cannot be created: a test cannot run without it.
-    #[allow(clippy::expect_used)]
+    #[allow(clippy::panic)]
     pub fn create() -> Self {
         match std::env::var("PALISADE_TEST_DATABASE").as_deref() {
             Ok("postgres") => Self::postgres(),

@@ -78,7 +78,9 @@ pub fn find_credentials(
 
 /// Replaces a stored hash, for upgrading to new hashing parameters at sign-in.
 pub fn set_password_hash(conn: &mut DbConnection, user: &UserId, password_hash: &str) -> Result<(), StoreError> {
-    diesel::update(users::table.find(ids::to_text(&user.0))).set(users::password_hash.eq(password_hash)).execute(conn)?;
+    diesel::update(users::table.find(ids::to_text(&user.0)))
+        .set(users::password_hash.eq(password_hash))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The repositories against a real database: SQLite by default, PostgreSQL with
 //! `PALISADE_TEST_DATABASE=postgres`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use palisade_protocol::{ClientMessageId, RoomId, SitePublicId};
 use palisade_store::messages::{self, Appended, Cursor};
@@ -19,9 +20,8 @@ fn fixture() -> Fixture {
     let db = TestDatabase::create();
     let store = Store::open(db.url(), 4).unwrap();
     let site_id: SitePublicId = "acme".parse().unwrap();
-    let site = store
-        .with_connection(|c| sites::create(c, &site_id, "Acme", &["https://acme.example".to_owned()]))
-        .unwrap();
+    let site =
+        store.with_connection(|c| sites::create(c, &site_id, "Acme", &["https://acme.example".to_owned()])).unwrap();
     let room = store.with_connection(|c| rooms::list_for_site(c, &site.id)).unwrap()[0].id;
     let author = store.with_connection(|c| users::create(c, &site.id, "Ada@Example.org", "Ada", "hash")).unwrap();
     Fixture { _db: db, store, site, room, author }
@@ -128,9 +128,8 @@ fn rooms_of_another_site_are_invisible() {
 fn appending_to_a_missing_room_fails_cleanly() {
     let f = fixture();
     let missing = RoomId(Uuid::new_v4());
-    let result = f.store.with_connection(|c| {
-        messages::append(c, &missing, &f.author.id, "Ada", &new_client_id(), "lost?")
-    });
+    let result =
+        f.store.with_connection(|c| messages::append(c, &missing, &f.author.id, "Ada", &new_client_id(), "lost?"));
     assert!(matches!(result, Err(StoreError::NotFound)));
 }
 

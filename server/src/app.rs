@@ -1,0 +1,165 @@
+//! Wiring: shared state, the actix application, and starting the server.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::http::{Method, header};
+use actix_web::{App, HttpServer, web};
+use palisade_auth::{AccessTokens, PasswordHasher};
+use palisade_bus::Bus;
+use palisade_store::Store;
+use thiserror::Error;
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, scope};
+
+use crate::config::Config;
+use crate::origins::OriginSet;
+use crate::{extract, keys, openapi, routes, tls, ws};
+
+/// Everything request handlers share.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub passwords: PasswordHasher,
+    pub tokens: AccessTokens,
+    pub bus: Bus,
+    pub origins: OriginSet,
+}
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] palisade_store::StoreError),
+    #[error("key file: {0}")]
+    Key(#[from] keys::KeyFileError),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// How often the CORS layer re-reads the allowed origins, so site changes made with the CLI
+/// reach a running server.
+const ORIGINS_REFRESH: Duration = Duration::from_secs(30);
+/// How long a sign-in waits for a free password-hashing slot before answering 503.
+const PASSWORD_QUEUE_WAIT: Duration = Duration::from_secs(2);
+/// Room events buffered on the bus before a subscriber counts as lagging.
+const BUS_CAPACITY: usize = 1024;
+const ACCESS_TOKEN_KEY_BYTES: usize = 32;
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub tls: bool,
+    pub server: actix_web::dev::Server,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("addr", &self.addr).field("tls", &self.tls).finish_non_exhaustive()
+    }
+}
+
+fn state(config: &Config) -> Result<AppState, StartError> {
+    keys::private_dir(&config.data_dir)?;
+    let store = Store::open(config.database_url().expose(), config.database_max_connections)?;
+    let key = match &config.access_token_key_file {
+        Some(path) => keys::read_key(path, ACCESS_TOKEN_KEY_BYTES)?,
+        None => {
+            keys::read_or_create_key(&config.data_dir.join("keys").join("access-token.key"), ACCESS_TOKEN_KEY_BYTES)?
+        }
+    };
+    let tokens = AccessTokens::new(&key, config.public_url.clone(), Duration::from_secs(config.access_token_ttl_secs))
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let passwords = PasswordHasher::new(config.password_hash_concurrency, PASSWORD_QUEUE_WAIT)
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let origins = OriginSet::default();
+    origins.replace(store.with_connection(palisade_store::sites::all_allowed_origins)?);
+    Ok(AppState { store, passwords, tokens, bus: Bus::new(BUS_CAPACITY), origins })
+}
+
+fn cors(origins: OriginSet) -> Cors {
+    // Only origins some site allows; no credentials (the access token travels in a header).
+    Cors::default()
+        .allowed_origin_fn(move |origin, _req| origins.contains(origin.as_bytes()))
+        .allowed_methods([Method::GET, Method::POST])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(600)
+}
+
+fn spawn_origin_refresh(state: Arc<AppState>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(ORIGINS_REFRESH);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            match state.store.interact(palisade_store::sites::all_allowed_origins).await {
+                Ok(origins) => state.origins.replace(origins),
+                Err(e) => tracing::warn!(error = %e, "could not refresh allowed origins"),
+            }
+        }
+    });
+}
+
+/// Opens the database, loads keys, binds the listener and starts serving.
+/// Returns once the socket is bound; the returned server future must be polled (spawned).
+pub fn start(config: &Config) -> Result<Running, StartError> {
+    let state = web::Data::new(state(config)?);
+    spawn_origin_refresh(state.clone().into_inner());
+    let tls = tls::server_config(config)?;
+    let listener = TcpListener::bind(&config.listen)
+        .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?;
+    let widget_dir = config.widget_dir.clone();
+    if !widget_dir.join("palisade.js").exists() {
+        tracing::warn!(dir = %widget_dir.display(), "no built widget here; /widget/ will answer 404 (run `cargo xtask demo`)");
+    }
+    let document = web::Data::new(openapi::Document(api_document()?));
+    let factory = move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .openapi(openapi::BaseDoc::openapi())
+            .app_data(state.clone())
+            .app_data(document.clone())
+            .app_data(extract::json_config())
+            .app_data(extract::query_config())
+            .app_data(extract::path_config())
+            .configure(configure_api)
+            .split_for_parts();
+        app.service(routes::widget::service(widget_dir.clone()))
+            .default_service(web::to(routes::not_found))
+            .wrap(cors(state.origins.clone()))
+    };
+    let server = HttpServer::new(factory).client_request_timeout(Duration::from_secs(10)).shutdown_timeout(10);
+    let is_tls = tls.is_some();
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls),
+        None => server.listen(listener),
+    }
+    .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?
+    .run();
+    Ok(Running { addr, tls: is_tls, server })
+}
+
+fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(routes::health::healthz).service(
+        scope::scope("/api/v1")
+            .service(routes::auth::register)
+            .service(routes::auth::login)
+            .service(routes::rooms::list)
+            .service(routes::rooms::history)
+            .service(ws::connect)
+            .service(openapi::document),
+    );
+}
+
+/// The OpenAPI document of exactly the routes [`configure_api`] registers.
+pub fn api_document() -> Result<String, StartError> {
+    let (_, api) =
+        App::new().into_utoipa_app().openapi(openapi::BaseDoc::openapi()).configure(configure_api).split_for_parts();
+    api.to_pretty_json().map_err(|e| StartError::Setup(format!("OpenAPI document: {e}")))
+}

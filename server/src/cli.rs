@@ -1,0 +1,133 @@
+//! The command line: `serve`, and site administration.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use palisade_protocol::SitePublicId;
+use palisade_store::{Store, StoreError, sites};
+
+use crate::config::Config;
+use crate::origins;
+
+#[derive(Debug, Parser)]
+#[command(name = "palisade-server", version, about = "The Palisade chat server")]
+struct Cli {
+    /// Configuration file (default: ./palisade.toml when present).
+    #[arg(long, global = true, env = "PALISADE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Manage sites (tenants): who may embed the widget.
+    #[command(subcommand)]
+    Site(SiteCommand),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum IfExists {
+    Fail,
+    Update,
+}
+
+#[derive(Debug, Subcommand)]
+enum SiteCommand {
+    /// Create a site with its allowed origins and a default room.
+    Add {
+        /// Public id, as written in the embed snippet's data-site (a-z, 0-9, '-').
+        public_id: SitePublicId,
+        #[arg(long)]
+        name: String,
+        /// An origin allowed to embed the widget, exactly scheme://host[:port]. Repeatable.
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        /// What to do when the site exists: fail, or replace its name and origins.
+        #[arg(long, value_enum, default_value = "fail")]
+        if_exists: IfExists,
+    },
+    /// List sites and their allowed origins.
+    List,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Runs the CLI; the process exit code says whether it worked.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config),
+        Command::Site(command) => site(&config, command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: &Config) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async {
+        let running = crate::start(config).map_err(|e| e.to_string())?;
+        let scheme = if running.tls { "https" } else { "http" };
+        tracing::info!(addr = %running.addr, public_url = %config.public_url, "listening on {scheme}://{}", running.addr);
+        running.server.await.map_err(|e| e.to_string())
+    })
+}
+
+fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
+    crate::keys::private_dir(&config.data_dir).map_err(|e| e.to_string())?;
+    let store = Store::open(config.database_url().expose(), 2).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        SiteCommand::Add { public_id, name, origins: allowed, if_exists } => {
+            for origin in &allowed {
+                origins::validate(origin)?;
+            }
+            let name = name.trim();
+            palisade_protocol::limits::check_display_name(name).map_err(|e| format!("site name: {e}"))?;
+            let created = store.with_connection(|c| sites::create(c, &public_id, name, &allowed));
+            let (site, verb) = match (created, if_exists) {
+                (Ok(site), _) => (site, "created"),
+                (Err(StoreError::SiteExists(_)), IfExists::Update) => (
+                    store
+                        .with_connection(|c| sites::update(c, &public_id, name, &allowed))
+                        .map_err(|e| e.to_string())?,
+                    "updated",
+                ),
+                (Err(StoreError::SiteExists(_)), IfExists::Fail) => {
+                    return Err(format!("site {public_id} already exists (use --if-exists update to change it)"));
+                }
+                (Err(e), _) => return Err(e.to_string()),
+            };
+            writeln!(out, "{verb} site {} ({}) allowing {}", site.public_id, site.name, site.allowed_origins.join(" "))
+                .map_err(|e| e.to_string())
+        }
+        SiteCommand::List => {
+            for site in store.with_connection(sites::list).map_err(|e| e.to_string())? {
+                writeln!(out, "{}\t{}\t{}", site.public_id, site.name, site.allowed_origins.join(" "))
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Layered configuration: built-in defaults < `palisade.toml` < `PALISADE_*` environment.
+//!
+//! Every secret can also come from a file named by `PALISADE_<NAME>_FILE`, so secrets can be
+//! mounted (Docker/Kubernetes secrets, systemd credentials) instead of living in the
+//! environment, where child processes and crash reports can see them.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+    #[error("cannot read the secret file {path}: {source}")]
+    SecretFile { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Value(String),
+}
+
+/// How the server speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// A certificate for localhost generated into the data directory on first run (development).
+    SelfSigned,
+    /// `tls.cert_file` and `tls.key_file` (PEM).
+    Files,
+    /// Plain HTTP, for running behind a TLS-terminating proxy on a private network.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub mode: TlsMode,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+/// A value that must never be printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on, e.g. `127.0.0.1:8443`; port 0 picks a free one.
+    pub listen: String,
+    /// The URL people reach the server at; the access-token issuer.
+    pub public_url: String,
+    /// Where the SQLite database, generated keys and the development certificate live.
+    pub data_dir: PathBuf,
+    /// A SQLite path or a `postgres://` URL; default `<data_dir>/palisade.db`.
+    pub database_url: Option<Secret>,
+    pub database_url_file: Option<PathBuf>,
+    pub database_max_connections: u32,
+    /// The access-token signing key (64 hex characters); default: generated into the data dir.
+    pub access_token_key_file: Option<PathBuf>,
+    pub access_token_ttl_secs: u64,
+    /// Password hashes computed at once; each takes ~19 MiB while it runs.
+    pub password_hash_concurrency: usize,
+    /// The Trunk dist directory served under `/widget/`.
+    pub widget_dir: PathBuf,
+    pub tls: TlsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8443".into(),
+            public_url: "https://localhost:8443".into(),
+            data_dir: "data".into(),
+            database_url: None,
+            database_url_file: None,
+            database_max_connections: 16,
+            access_token_key_file: None,
+            access_token_ttl_secs: 600,
+            password_hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            widget_dir: "widget-app/dist".into(),
+            tls: TlsConfig { mode: TlsMode::SelfSigned, cert_file: None, key_file: None },
+        }
+    }
+}
+
+fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
+    std::fs::read_to_string(path)
+        .map(|s| Secret::new(s.trim_end_matches(['\n', '\r'])))
+        .map_err(|source| ConfigError::SecretFile { path: path.to_owned(), source })
+}
+
+impl Config {
+    /// Loads the layers. `file` is read if it exists; a missing default file is not an error.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let default_file = Path::new("palisade.toml");
+        let mut figment = Figment::from(Serialized::defaults(Self::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::Value(format!("config file {} does not exist", path.display())));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file(default_file)),
+        }
+        // Unknown keys are errors (a typo must not silently fall back to a default), except the
+        // variables that belong to the CLI and to the test harnesses.
+        let env = Env::prefixed("PALISADE_")
+            .filter(|key| {
+                let key = key.as_str().to_ascii_lowercase();
+                !matches!(key.as_str(), "config" | "log") && !key.starts_with("test_") && !key.starts_with("e2e_")
+            })
+            .split("__");
+        let config: Self = figment.merge(env).extract().map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        config.resolved()
+    }
+
+    fn resolved(mut self) -> Result<Self, ConfigError> {
+        if let Some(path) = &self.database_url_file {
+            if self.database_url.is_some() {
+                return Err(ConfigError::Value("set database_url or database_url_file, not both".into()));
+            }
+            self.database_url = Some(read_secret_file(path)?);
+        }
+        if self.access_token_ttl_secs == 0 || self.access_token_ttl_secs > 3600 {
+            return Err(ConfigError::Value("access_token_ttl_secs must be between 1 and 3600".into()));
+        }
+        if self.tls.mode == TlsMode::Files && (self.tls.cert_file.is_none() || self.tls.key_file.is_none()) {
+            return Err(ConfigError::Value("tls.mode = \"files\" needs tls.cert_file and tls.key_file".into()));
+        }
+        Ok(self)
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> Secret {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| Secret::new(self.data_dir.join("palisade.db").to_string_lossy().into_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type.
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_and_secrets_come_from_files() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("custom.toml", "listen = \"0.0.0.0:9000\"\npublic_url = \"https://chat.example\"")?;
+            jail.create_file("db-url", "postgres://u:pw@db/palisade\n")?;
+            jail.set_env("PALISADE_PUBLIC_URL", "https://env.example");
+            jail.set_env("PALISADE_DATABASE_URL_FILE", "db-url");
+            jail.set_env("PALISADE_TLS__MODE", "none");
+            let config = Config::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.listen, "0.0.0.0:9000");
+            assert_eq!(config.public_url, "https://env.example");
+            assert_eq!(config.tls.mode, TlsMode::None);
+            assert_eq!(config.database_url().expose(), "postgres://u:pw@db/palisade");
+            assert!(!format!("{config:?}").contains("pw@db"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_conflicting_secrets_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("palisade.toml", "lisen = \"typo\"")?;
+            assert!(Config::load(None).is_err());
+            jail.create_file("palisade.toml", "")?;
+            jail.create_file("db", "x")?;
+            jail.set_env("PALISADE_DATABASE_URL", "y");
+            jail.set_env("PALISADE_DATABASE_URL_FILE", "db");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_put_everything_under_the_data_dir() {
+        figment::Jail::expect_with(|_| {
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.database_url().expose(), "data/palisade.db");
+            assert_eq!(config.tls.mode, TlsMode::SelfSigned);
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,119 @@
+//! API errors: an [`ErrorCode`] and a message, rendered as `{"error", "message"}` with the
+//! status the code implies. Internal details go to the log, never to the client.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use palisade_protocol::{ErrorBody, ErrorCode};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+
+    /// Logs `detail` (which may hold internals) and answers with a generic 500.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        Self::new(ErrorCode::Internal, "something went wrong on our side")
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(ErrorCode::Unauthenticated, "sign in first")
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("no such {what}"))
+    }
+}
+
+/// The HTTP status for each code.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::MalformedRequest | ErrorCode::UnexpectedFrame => StatusCode::BAD_REQUEST,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+        ErrorCode::AccountExists => StatusCode::CONFLICT,
+        ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::AuthTimeout => StatusCode::REQUEST_TIMEOUT,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        status_of(self.code)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        match self.code {
+            ErrorCode::Unauthenticated => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            ErrorCode::ServerBusy | ErrorCode::RateLimited => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            _ => {}
+        }
+        response.json(ErrorBody::new(self.code, self.message.clone()))
+    }
+}
+
+impl From<palisade_store::StoreError> for ApiError {
+    fn from(error: palisade_store::StoreError) -> Self {
+        match error {
+            palisade_store::StoreError::NotFound => Self::not_found("resource"),
+            palisade_store::StoreError::Pool(_) => {
+                tracing::warn!(%error, "database pool exhausted");
+                Self::new(ErrorCode::ServerBusy, "the server is busy; try again shortly")
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<palisade_auth::PasswordError> for ApiError {
+    fn from(error: palisade_auth::PasswordError) -> Self {
+        match error {
+            palisade_auth::PasswordError::Busy => {
+                Self::new(ErrorCode::ServerBusy, "too many sign-ins at once; try again shortly")
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<palisade_protocol::limits::LimitError> for ApiError {
+    fn from(error: palisade_protocol::limits::LimitError) -> Self {
+        Self::new(ErrorCode::ValidationFailed, error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_internal_maps_to_a_server_error() {
+        for code in ErrorCode::ALL {
+            let status = status_of(code);
+            match code {
+                ErrorCode::Internal => assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR),
+                ErrorCode::ServerBusy => assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE),
+                _ => assert!(status.is_client_error(), "{code} -> {status}"),
+            }
+        }
+    }
+}

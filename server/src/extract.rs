@@ -1,0 +1,74 @@
+//! Request extraction: the bearer caller, and typed errors for bodies, queries and paths that
+//! do not parse (instead of actix's plain-text defaults).
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use palisade_auth::AccessClaims;
+use palisade_protocol::ErrorCode;
+use palisade_protocol::limits::REST_BODY_MAX_BYTES;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Who is calling, proven by a valid `Authorization: Bearer` access token.
+#[derive(Debug, Clone)]
+pub struct Caller(pub AccessClaims);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(caller(req))
+    }
+}
+
+fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("state missing"))?;
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthenticated)?;
+    state.tokens.verify(token).map(Caller).map_err(|_| {
+        tracing::info!(event = "authn_token_invalid", "request with an invalid or expired access token");
+        ApiError::unauthenticated()
+    })
+}
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().limit(REST_BODY_MAX_BYTES).error_handler(|error, _req| {
+        let api = match &error {
+            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body must be at most {REST_BODY_MAX_BYTES} bytes"),
+            ),
+            JsonPayloadError::ContentType => {
+                ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json")
+            }
+            JsonPayloadError::Deserialize(e) => ApiError::new(ErrorCode::MalformedRequest, describe_json_error(e)),
+            _ => ApiError::new(ErrorCode::MalformedRequest, "the body could not be read"),
+        };
+        api.into()
+    })
+}
+
+// serde's message names the offending field or position; it never echoes the input values.
+fn describe_json_error(error: &serde_json::Error) -> String {
+    format!("the body is not valid: {error}")
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error: QueryPayloadError, _req| {
+        ApiError::new(ErrorCode::MalformedRequest, format!("the query string is not valid: {error}")).into()
+    })
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_error: PathError, _req| ApiError::not_found("resource").into())
+}

@@ -1,0 +1,16 @@
+//! The Palisade chat server: configuration, the HTTP API, WebSocket delivery, and the CLI.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+mod error;
+mod extract;
+mod keys;
+mod openapi;
+mod origins;
+mod routes;
+mod tls;
+mod ws;
+
+pub use app::{Running, start};
+pub use config::Config;

@@ -1,0 +1,75 @@
+//! TLS with rustls: TLS 1.2 and 1.3 only, with rustls's safe default cipher suites.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use thiserror::Error;
+
+use crate::config::{Config, TlsMode};
+use crate::keys::{self, KeyFileError};
+
+#[derive(Debug, Error)]
+pub enum TlsError {
+    #[error("{path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{0} holds no certificate")]
+    NoCertificate(PathBuf),
+    #[error("{0} holds no private key")]
+    NoKey(PathBuf),
+    #[error("could not generate the development certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error("TLS setup failed: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+fn read_pem(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read { path: path.to_owned(), source })
+}
+
+/// Generates a self-signed certificate for localhost into `<data_dir>/tls` unless present.
+fn ensure_self_signed(data_dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
+    let dir = data_dir.join("tls");
+    let (cert_path, key_path) = (dir.join("localhost.crt"), dir.join("localhost.key"));
+    if cert_path.exists() && key_path.exists() {
+        return Ok((cert_path, key_path));
+    }
+    keys::private_dir(&dir)?;
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let certified = rcgen::generate_simple_self_signed(names)?;
+    keys::write_private_file(&key_path, certified.key_pair.serialize_pem().as_bytes())?;
+    std::fs::write(&cert_path, certified.cert.pem())
+        .map_err(|source| TlsError::Read { path: cert_path.clone(), source })?;
+    tracing::warn!(cert = %cert_path.display(), "generated a self-signed development certificate for localhost");
+    Ok((cert_path, key_path))
+}
+
+/// The rustls configuration for `config`, or `None` for plain HTTP.
+pub fn server_config(config: &Config) -> Result<Option<ServerConfig>, TlsError> {
+    let (cert_path, key_path) = match (config.tls.mode, &config.tls.cert_file, &config.tls.key_file) {
+        (TlsMode::None, _, _) => return Ok(None),
+        (TlsMode::SelfSigned, _, _) => ensure_self_signed(&config.data_dir)?,
+        (TlsMode::Files, Some(cert), Some(key)) => (cert.clone(), key.clone()),
+        (TlsMode::Files, _, _) => return Err(TlsError::NoCertificate(PathBuf::from("tls.cert_file"))),
+    };
+    let cert_pem = read_pem(&cert_path)?;
+    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut cert_pem.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|source| TlsError::Read { path: cert_path.clone(), source })?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate(cert_path));
+    }
+    let key_pem = read_pem(&key_path)?;
+    let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_slice())
+        .map_err(|source| TlsError::Read { path: key_path.clone(), source })?
+        .ok_or_else(|| TlsError::NoKey(key_path.clone()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
+    Ok(Some(server))
+}

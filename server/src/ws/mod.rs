@@ -1,0 +1,64 @@
+//! The WebSocket endpoint: the handshake checks the page's Origin against the site, then a
+//! [`session`] authenticates the first frame and delivers messages.
+
+mod session;
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use palisade_protocol::limits::WS_FRAME_MAX_BYTES;
+use palisade_protocol::{ErrorBody, ErrorCode, SitePublicId};
+use palisade_store::sites;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::origins;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct WsQuery {
+    /// The site's public id; the page's Origin must be one the site allows.
+    #[param(value_type = String)]
+    site: SitePublicId,
+}
+
+/// Upgrades to a WebSocket. The first frame must be `auth {access_token}` within 5 seconds;
+/// tokens never travel in the URL.
+#[utoipa::path(
+    tag = "realtime",
+    params(WsQuery),
+    responses(
+        (status = 101, description = "switching to the WebSocket protocol (frames: see ClientFrame and ServerFrame)"),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "missing Origin, or one the site does not allow"),
+        (status = 404, body = ErrorBody, description = "no such site"),
+    )
+)]
+#[get("/ws")]
+pub async fn connect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<WsQuery>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let public_id = query.into_inner().site;
+    let lookup = public_id.clone();
+    let site = state
+        .store
+        .interact(move |conn| sites::find_by_public_id(conn, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::not_found("site"))?;
+    // Unlike REST calls, a WebSocket handshake carries no CORS protection at all, so the Origin
+    // is required here: without this check any web page could open a socket as its visitor.
+    if origins::of_request(&req).is_none() {
+        return Err(ApiError::new(ErrorCode::OriginNotAllowed, "WebSocket handshakes must carry an Origin"));
+    }
+    origins::require_allowed(&req, &site.allowed_origins)?;
+    let (response, socket, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::new(ErrorCode::MalformedRequest, format!("not a WebSocket handshake: {e}")))?;
+    let stream =
+        stream.max_frame_size(WS_FRAME_MAX_BYTES).aggregate_continuations().max_continuation_size(WS_FRAME_MAX_BYTES);
+    actix_web::rt::spawn(session::run(state.into_inner(), site, socket, stream));
+    Ok(response)
+}

@@ -1,0 +1,185 @@
+//! The test harness: the real server on port 0 with a fresh database per test (SQLite by
+//! default, PostgreSQL with `PALISADE_TEST_DATABASE=postgres`), and clients that talk to it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use palisade_protocol::auth::TokenResponse;
+use palisade_protocol::ws::{ClientFrame, ServerFrame};
+use palisade_server::Config;
+use palisade_server::config::{TlsConfig, TlsMode};
+use palisade_store::test_support::TestDatabase;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+pub const SITE: &str = "acme";
+pub const ORIGIN: &str = "https://acme.example";
+pub const OTHER_SITE: &str = "globex";
+pub const OTHER_ORIGIN: &str = "https://globex.example";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub config: Config,
+    _db: TestDatabase,
+    _data: tempfile::TempDir,
+}
+
+pub fn test_config(db: &TestDatabase, data: &std::path::Path, tls: TlsMode) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        public_url: "https://chat.test".into(),
+        data_dir: data.to_owned(),
+        database_url: Some(palisade_server::config::Secret::new(db.url())),
+        database_max_connections: 4,
+        password_hash_concurrency: 2,
+        widget_dir: data.join("widget"),
+        tls: TlsConfig { mode: tls, cert_file: None, key_file: None },
+        ..Config::default()
+    }
+}
+
+/// Adds the two test sites through the same code the CLI uses.
+fn add_sites(config: &Config) {
+    let store = palisade_store::Store::open(config.database_url().expose(), 1).unwrap();
+    for (site, origin) in [(SITE, ORIGIN), (OTHER_SITE, OTHER_ORIGIN)] {
+        store
+            .with_connection(|c| palisade_store::sites::create(c, &site.parse().unwrap(), site, &[origin.to_owned()]))
+            .unwrap();
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(TlsMode::None).await
+    }
+
+    pub async fn spawn_with(tls: TlsMode) -> Self {
+        let db = TestDatabase::create();
+        let data = tempfile::tempdir().unwrap();
+        let config = test_config(&db, data.path(), tls);
+        add_sites(&config);
+        let running = palisade_server::start(&config).unwrap();
+        tokio::spawn(running.server);
+        let scheme = if running.tls { "https" } else { "http" };
+        let base = format!("{scheme}://{}", running.addr);
+        let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+        Self { addr: running.addr, base, http, config, _db: db, _data: data }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http.post(self.url(path)).header("origin", ORIGIN).json(body).send().await.unwrap()
+    }
+
+    pub async fn register(&self, site: &str, email: &str, name: &str) -> reqwest::Response {
+        let origin = if site == OTHER_SITE { OTHER_ORIGIN } else { ORIGIN };
+        self.http
+            .post(self.url("/api/v1/auth/register"))
+            .header("origin", origin)
+            .json(&json!({"site": site, "email": email, "password": PASSWORD, "display_name": name}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers a person on the main test site and returns their access token.
+    pub async fn token(&self, email: &str, name: &str) -> String {
+        self.token_on(SITE, email, name).await
+    }
+
+    pub async fn token_on(&self, site: &str, email: &str, name: &str) -> String {
+        let response = self.register(site, email, name).await;
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        response.json::<TokenResponse>().await.unwrap().access_token
+    }
+
+    pub async fn get_authed(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub async fn default_room(&self, token: &str) -> palisade_protocol::RoomId {
+        let list: palisade_protocol::rooms::RoomList =
+            self.get_authed("/api/v1/rooms", token).await.json().await.unwrap();
+        list.rooms[0].id
+    }
+
+    pub fn ws_url(&self, site: &str) -> String {
+        format!("ws://{}/api/v1/ws?site={site}", self.addr)
+    }
+
+    /// Opens a WebSocket with the given Origin (or none).
+    pub async fn ws_raw(&self, site: &str, origin: Option<&str>) -> Result<Socket, tungstenite::Error> {
+        let mut request = self.ws_url(site).into_client_request().unwrap();
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", origin.parse().unwrap());
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Socket { stream })
+    }
+
+    /// An authenticated socket on the main site, past its `ready` frame.
+    pub async fn ws(&self, token: &str) -> Socket {
+        let mut socket = self.ws_raw(SITE, Some(ORIGIN)).await.unwrap();
+        socket.send(&ClientFrame::Auth { access_token: token.to_owned() }).await;
+        match socket.recv().await {
+            ServerFrame::Ready { .. } => socket,
+            other => panic!("expected ready, got {other:?}"),
+        }
+    }
+
+    pub async fn is_healthy(&self) -> bool {
+        self.http.get(self.url("/healthz")).send().await.is_ok_and(|r| r.status() == 200)
+    }
+}
+
+pub struct Socket {
+    pub stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// What the server did next on a socket.
+#[derive(Debug)]
+pub enum Next {
+    Frame(ServerFrame),
+    Closed(Option<String>),
+}
+
+impl Socket {
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        self.send_text(&serde_json::to_string(frame).unwrap()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.stream.send(Message::text(text)).await.unwrap();
+    }
+
+    /// The next frame or close, skipping pings; fails the test after 10 s of silence.
+    pub async fn next(&mut self) -> Next {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("the server said nothing for 10 s");
+            match message {
+                Some(Ok(Message::Text(text))) => return Next::Frame(serde_json::from_str(&text).unwrap()),
+                Some(Ok(Message::Close(frame))) => return Next::Closed(frame.map(|f| f.reason.to_string())),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Next::Closed(None),
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> ServerFrame {
+        match self.next().await {
+            Next::Frame(frame) => frame,
+            Next::Closed(reason) => panic!("socket closed: {reason:?}"),
+        }
+    }
+}
