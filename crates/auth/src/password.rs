@@ -54,8 +54,8 @@ impl std::fmt::Debug for PasswordHasher {
 }
 
 fn argon2() -> Result<Argon2<'static>, PasswordError> {
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
-        .map_err(|e| PasswordError::Hashing(e.to_string()))?;
+    let params =
+        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).map_err(|e| PasswordError::Hashing(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -69,9 +69,8 @@ fn hash_now(password: &str) -> Result<String, PasswordError> {
 
 fn uses_current_params(hash: &PasswordHash<'_>) -> bool {
     hash.algorithm == Algorithm::Argon2id.ident()
-        && Params::try_from(hash).is_ok_and(|p| {
-            p.m_cost() == MEMORY_KIB && p.t_cost() == ITERATIONS && p.p_cost() == PARALLELISM
-        })
+        && Params::try_from(hash)
+            .is_ok_and(|p| p.m_cost() == MEMORY_KIB && p.t_cost() == ITERATIONS && p.p_cost() == PARALLELISM)
 }
 
 fn verify_now(password: &str, stored: &str) -> Result<Verified, PasswordError> {
