@@ -1,0 +1,100 @@
+//! The end-to-end harness: the real server (TLS, release widget), the demo host page served
+//! from another origin, and Chromium driven over WebDriver.
+//!
+//! Required environment: `PALISADE_E2E_WIDGET_DIR` (the release Trunk dist), and optionally
+//! `CHROMEDRIVER` / `CHROMIUM` (default `/usr/bin/chromedriver`, `/usr/bin/chromium`).
+//! `cargo xtask test` sets them after building the widget.
+
+mod browser;
+mod host_page;
+
+pub use browser::{Browser, BrowserError, Driver, testid};
+
+use std::path::PathBuf;
+
+use palisade_server::config::{Secret, TlsConfig, TlsMode};
+use palisade_store::test_support::TestDatabase;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("{0}")]
+    Environment(String),
+    #[error("server: {0}")]
+    Server(#[from] palisade_server::app::StartError),
+    #[error("store: {0}")]
+    Store(#[from] palisade_store::StoreError),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Browser(#[from] BrowserError),
+}
+
+/// A running chat server and a host page on another origin that embeds its widget.
+pub struct Stack {
+    /// The chat server's origin, e.g. `https://localhost:40123`.
+    pub chat_origin: String,
+    /// The host page, e.g. `http://localhost:40124/`.
+    pub host_page_url: String,
+    _db: TestDatabase,
+    _data: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("chat_origin", &self.chat_origin)
+            .field("host_page_url", &self.host_page_url)
+            .finish()
+    }
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn widget_dir() -> Result<PathBuf, HarnessError> {
+    let dir = std::env::var_os("PALISADE_E2E_WIDGET_DIR").map(PathBuf::from).ok_or_else(|| {
+        HarnessError::Environment(
+            "PALISADE_E2E_WIDGET_DIR is not set: build the widget with `cargo xtask test` (or `trunk build --release`) \
+             and point it at the dist directory"
+                .into(),
+        )
+    })?;
+    if !dir.join("palisade.js").is_file() {
+        return Err(HarnessError::Environment(format!("{} holds no built widget (palisade.js)", dir.display())));
+    }
+    Ok(dir)
+}
+
+impl Stack {
+    /// Starts the server with site `demo` allowing exactly the host page's origin.
+    /// Must be called within a Tokio runtime.
+    pub async fn start() -> Result<Self, HarnessError> {
+        let widget_dir = widget_dir()?;
+        let host = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let host_origin = format!("http://localhost:{}", host.local_addr()?.port());
+
+        let db = TestDatabase::create();
+        let data = tempfile::tempdir()?;
+        let config = palisade_server::Config {
+            listen: "127.0.0.1:0".into(),
+            public_url: "https://localhost".into(),
+            data_dir: data.path().to_owned(),
+            database_url: Some(Secret::new(db.url())),
+            widget_dir,
+            tls: TlsConfig { mode: TlsMode::SelfSigned, cert_file: None, key_file: None },
+            ..palisade_server::Config::default()
+        };
+        let store = palisade_store::Store::open(config.database_url().expose(), 1)?;
+        let demo = "demo".parse().map_err(|e| HarnessError::Environment(format!("{e}")))?;
+        store.with_connection(|c| palisade_store::sites::create(c, &demo, "Palisade demo", &[host_origin.clone()]))?;
+        drop(store);
+
+        let running = palisade_server::start(&config)?;
+        let chat_origin = format!("https://localhost:{}", running.addr.port());
+        tokio::spawn(running.server);
+        let page = host_page::serve(host, repo_root().join("widget-app").join("demo"), chat_origin.clone())?;
+        tokio::spawn(page);
+        Ok(Self { chat_origin, host_page_url: format!("{host_origin}/"), _db: db, _data: data })
+    }
+}
