@@ -87,7 +87,9 @@ impl Stack {
         };
         let store = palisade_store::Store::open(config.database_url().expose(), 1)?;
         let demo = "demo".parse().map_err(|e| HarnessError::Environment(format!("{e}")))?;
-        store.with_connection(|c| palisade_store::sites::create(c, &demo, "Palisade demo", &[host_origin.clone()]))?;
+        store.with_connection(|c| {
+            palisade_store::sites::create(c, &demo, "Palisade demo", std::slice::from_ref(&host_origin))
+        })?;
         drop(store);
 
         let running = palisade_server::start(&config)?;
