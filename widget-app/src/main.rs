@@ -1,1 +1,17 @@
+//! Palisade's chat widget: a Leptos app compiled to WebAssembly and mounted by the loader script
+//! (`loader/palisade.js`) into a shadow root on the host page.
+
+mod api;
+mod browser;
+mod chat;
+mod components;
+mod config;
+mod error_text;
+mod mount;
+mod session;
+mod socket;
+mod time_label;
+mod timeline;
+
+/// Does nothing on purpose: the loader decides where and when to mount, through [`mount::mount`].
 fn main() {}

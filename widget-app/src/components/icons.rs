@@ -1,0 +1,40 @@
+//! Inline SVG icons. Decorative: every button that shows one carries its own `aria-label`.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn ChatIcon() -> impl IntoView {
+    safe_view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M5 4h14a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2h-7l-5 4v-4H5a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"></path>
+        </svg>
+    }
+}
+
+#[component]
+pub fn CloseIcon() -> impl IntoView {
+    safe_view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path class="stroke" d="M6 6l12 12M18 6L6 18"></path>
+        </svg>
+    }
+}
+
+#[component]
+pub fn SendIcon() -> impl IntoView {
+    safe_view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"></path>
+        </svg>
+    }
+}
+
+/// The panel's close button; focus returns to the launcher through `on_close`.
+#[component]
+pub fn CloseButton(on_close: Callback<()>) -> impl IntoView {
+    safe_view! {
+        <button type="button" class="icon-button" aria-label="Close chat" on:click=move |_| on_close.run(())>
+            <CloseIcon/>
+        </button>
+    }
+}

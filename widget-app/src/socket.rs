@@ -1,0 +1,319 @@
+//! The WebSocket connection: authenticate with the first frame, subscribe from the highest `seq`
+//! already shown, send and re-send messages, and reconnect with capped exponential backoff
+//! whenever the connection drops. It stops when its [`Socket`] handle is dropped.
+
+use std::collections::HashSet;
+use std::pin::pin;
+use std::time::Duration;
+
+use futures::channel::mpsc;
+use futures::future::{self, Either};
+use futures::stream::{self, SplitSink};
+use futures::{SinkExt, StreamExt};
+use gloo_net::websocket::{Message, State, WebSocketError, futures::WebSocket};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use palisade_protocol::ws::{ClientFrame, ServerFrame};
+use palisade_protocol::{ClientMessageId, ErrorCode, RoomId};
+
+use crate::browser;
+use crate::chat::Chat;
+use crate::error_text;
+use crate::session::AccessToken;
+use crate::timeline::Timeline;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    Connecting,
+    Open,
+    Reconnecting,
+}
+
+impl ConnectionState {
+    /// The `data-state` value end-to-end tests wait on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Open => "open",
+            Self::Reconnecting => "reconnecting",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Connecting => "Connecting…",
+            Self::Open => "Connected",
+            Self::Reconnecting => "Reconnecting…",
+        }
+    }
+}
+
+/// Handle to the running connection task.
+#[derive(Debug)]
+pub struct Socket {
+    sends: mpsc::UnboundedSender<ClientMessageId>,
+}
+
+impl Socket {
+    pub fn start(chat: Chat, url: String, token: AccessToken, room: RoomId, generation: u64) -> Self {
+        let (sends, requests) = mpsc::unbounded();
+        spawn_local(run(Link { chat, url, token, room, generation }, requests));
+        Self { sends }
+    }
+
+    /// Asks for `client_id` (already in the timeline) to be sent. While disconnected this is a
+    /// no-op: every unacknowledged message is sent again after the next authentication.
+    pub fn send(&self, client_id: ClientMessageId) {
+        let _ = self.sends.unbounded_send(client_id);
+    }
+}
+
+struct Link {
+    chat: Chat,
+    url: String,
+    token: AccessToken,
+    room: RoomId,
+    generation: u64,
+}
+
+impl Link {
+    fn current(&self) -> bool {
+        self.chat.is_current(self.generation)
+    }
+}
+
+enum Ended {
+    /// The connection closed or never opened; `stable` when it had been open long enough that
+    /// the next attempt should start from the shortest delay again.
+    Dropped { stable: bool },
+    /// The handle was dropped (sign-out): stop for good.
+    Stopped,
+    /// The token was refused; reconnecting with it cannot help.
+    Unauthenticated(String),
+}
+
+enum Event {
+    Frame(Result<Message, WebSocketError>),
+    Closed,
+    Send(ClientMessageId),
+    Stop,
+}
+
+/// A connection that stayed up this long resets the backoff, so a server that accepts and then
+/// immediately drops connections still gets backed off from.
+const STABLE_AFTER_MILLIS: i64 = 10_000;
+
+async fn run(link: Link, mut requests: mpsc::UnboundedReceiver<ClientMessageId>) {
+    let mut failures: u32 = 0;
+    let mut state = ConnectionState::Connecting;
+    loop {
+        if !link.current() {
+            return;
+        }
+        link.chat.connection.set(state);
+        match connect_once(&link, &mut requests).await {
+            Ended::Stopped => return,
+            Ended::Unauthenticated(reason) => {
+                if link.current() {
+                    link.chat.sign_out(Some(reason));
+                }
+                return;
+            }
+            Ended::Dropped { stable } => {
+                if stable {
+                    failures = 0;
+                }
+            }
+        }
+        if !link.current() {
+            return;
+        }
+        state = ConnectionState::Reconnecting;
+        link.chat.connection.set(state);
+        let delay = backoff_delay(failures, browser::jitter());
+        failures = failures.saturating_add(1);
+        if !wait(delay, &mut requests).await {
+            return;
+        }
+    }
+}
+
+async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<ClientMessageId>) -> Ended {
+    let Ok(mut ws) = WebSocket::open(&link.url) else {
+        return Ended::Dropped { stable: false };
+    };
+    // Ready means open or failed; writing to a failed socket only makes the browser log noise.
+    let _ = future::poll_fn(|cx| ws.poll_ready_unpin(cx)).await;
+    if !matches!(ws.state(), State::Open) {
+        return Ended::Dropped { stable: false };
+    }
+    let (mut sink, frames) = ws.split();
+    // The token travels only in this first frame, never in the URL where logs would keep it.
+    let auth = ClientFrame::Auth { access_token: link.token.as_str().to_owned() };
+    if !send(&mut sink, &auth).await {
+        return Ended::Dropped { stable: false };
+    }
+
+    let frames = frames.map(Event::Frame).chain(stream::once(future::ready(Event::Closed)));
+    let sends = requests.by_ref().map(Event::Send).chain(stream::once(future::ready(Event::Stop)));
+    let mut events = stream::select(frames, sends);
+    let mut opened_at: Option<i64> = None;
+    // What this connection has sent and not yet seen answered; a new connection starts empty.
+    let mut in_flight: HashSet<ClientMessageId> = HashSet::new();
+
+    while let Some(event) = events.next().await {
+        if !link.current() {
+            return Ended::Stopped;
+        }
+        let keep_going = match event {
+            Event::Stop => return Ended::Stopped,
+            Event::Closed => false,
+            Event::Frame(Ok(Message::Text(text))) => match serde_json::from_str::<ServerFrame>(&text) {
+                Ok(ServerFrame::Error { error: ErrorCode::Unauthenticated, message, client_id: None }) => {
+                    return Ended::Unauthenticated(error_text::for_code(ErrorCode::Unauthenticated, &message, None));
+                }
+                Ok(ServerFrame::Ready { user }) => {
+                    link.chat.session.set_user(user);
+                    let opened = on_ready(link, &mut sink, &mut in_flight).await;
+                    if opened {
+                        opened_at = Some(browser::now().as_millis());
+                    }
+                    opened
+                }
+                Ok(frame) => {
+                    apply(link, frame, &mut in_flight);
+                    true
+                }
+                Err(_) => {
+                    browser::log_warning("Palisade: ignored a WebSocket frame this widget does not understand");
+                    true
+                }
+            },
+            // Errors are followed by the close that ends the stream; binary frames are not ours.
+            Event::Frame(_) => true,
+            Event::Send(client_id) => {
+                let body = link.chat.timeline.with_untracked(|t| t.pending_body(client_id).map(str::to_owned));
+                match body {
+                    Some(body) if opened_at.is_some() && !in_flight.contains(&client_id) => {
+                        let frame = ClientFrame::Send { room: link.room, client_id, body };
+                        in_flight.insert(client_id);
+                        send(&mut sink, &frame).await
+                    }
+                    _ => true,
+                }
+            }
+        };
+        if !keep_going {
+            break;
+        }
+    }
+    let stable = opened_at.is_some_and(|at| browser::now().as_millis() - at >= STABLE_AFTER_MILLIS);
+    Ended::Dropped { stable }
+}
+
+/// Subscribes from the newest message already shown (the server replays everything after it)
+/// and re-sends what is still unacknowledged under the same client ids, which the server
+/// stores only once.
+async fn on_ready(
+    link: &Link,
+    sink: &mut SplitSink<WebSocket, Message>,
+    in_flight: &mut HashSet<ClientMessageId>,
+) -> bool {
+    let after_seq = link.chat.timeline.with_untracked(Timeline::highest_seq);
+    if !send(sink, &ClientFrame::Subscribe { room: link.room, after_seq }).await {
+        return false;
+    }
+    for (client_id, body) in link.chat.timeline.with_untracked(Timeline::unacknowledged) {
+        in_flight.insert(client_id);
+        if !send(sink, &ClientFrame::Send { room: link.room, client_id, body }).await {
+            return false;
+        }
+    }
+    link.chat.connection.set(ConnectionState::Open);
+    link.chat.error.set(None);
+    true
+}
+
+fn apply(link: &Link, frame: ServerFrame, in_flight: &mut HashSet<ClientMessageId>) {
+    let chat = &link.chat;
+    match frame {
+        ServerFrame::Message(view) if view.room == link.room => chat.timeline.update(|t| t.insert(view)),
+        ServerFrame::Message(_) | ServerFrame::Ready { .. } => {}
+        ServerFrame::Ack { client_id, id, seq } => {
+            in_flight.remove(&client_id);
+            let me = chat.session.user_untracked();
+            chat.timeline.update(|t| {
+                t.acknowledge(client_id, id, seq, me.as_ref());
+            });
+        }
+        ServerFrame::Error { error, message, client_id } => {
+            let text = error_text::for_code(error, &message, None);
+            match client_id {
+                Some(client_id) => {
+                    in_flight.remove(&client_id);
+                    chat.timeline.update(|t| {
+                        t.fail(client_id, text);
+                    });
+                }
+                None => chat.error.set(Some(text)),
+            }
+        }
+    }
+}
+
+async fn send(sink: &mut SplitSink<WebSocket, Message>, frame: &ClientFrame) -> bool {
+    match serde_json::to_string(frame) {
+        Ok(text) => sink.send(Message::Text(text)).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Waits out the backoff. Sends requested meanwhile need no handling: they are in the timeline
+/// and go out after the next authentication. Returns false when the handle was dropped.
+async fn wait(delay: Duration, requests: &mut mpsc::UnboundedReceiver<ClientMessageId>) -> bool {
+    let mut timer = pin!(browser::sleep(delay));
+    loop {
+        match future::select(timer.as_mut(), requests.next()).await {
+            Either::Left(_) => return true,
+            Either::Right((Some(_), _)) => {}
+            Either::Right((None, _)) => return false,
+        }
+    }
+}
+
+const BACKOFF_BASE_MILLIS: u64 = 500;
+const BACKOFF_CAP_MILLIS: u64 = 30_000;
+
+/// Exponential from half a second, capped at 30 s, with the upper half jittered so that many
+/// widgets dropped by one server restart do not all come back in the same instant.
+fn backoff_delay(failures: u32, jitter: f64) -> Duration {
+    let ceiling = BACKOFF_BASE_MILLIS.saturating_mul(1_u64 << failures.min(16)).min(BACKOFF_CAP_MILLIS);
+    let half = ceiling / 2;
+    // `jitter` is in [0, 1), so the product is below `half` and fits in u64.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let spread = (half as f64 * jitter.clamp(0.0, 1.0)) as u64;
+    Duration::from_millis(half + spread)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_and_is_capped() {
+        let floor: Vec<u64> = (0..10).map(|n| backoff_delay(n, 0.0).as_millis() as u64).collect();
+        assert_eq!(floor, [250, 500, 1000, 2000, 4000, 8000, 15_000, 15_000, 15_000, 15_000]);
+        assert_eq!(backoff_delay(3, 0.999_999).as_millis(), 3999);
+        assert_eq!(backoff_delay(u32::MAX, 0.999_999).as_millis(), 29_999);
+        assert_eq!(backoff_delay(0, 5.0).as_millis(), 500);
+    }
+
+    #[test]
+    fn connection_states_have_stable_test_names() {
+        let names: Vec<_> = [ConnectionState::Connecting, ConnectionState::Open, ConnectionState::Reconnecting]
+            .into_iter()
+            .map(ConnectionState::as_str)
+            .collect();
+        assert_eq!(names, ["connecting", "open", "reconnecting"]);
+    }
+}
