@@ -88,6 +88,8 @@ fn cors(origins: OriginSet) -> Cors {
         .allowed_origin_fn(move |origin, _req| origins.contains(origin.as_bytes()))
         .allowed_methods([Method::GET, Method::POST])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        // The widget turns Retry-After into "try again in N s".
+        .expose_headers([header::RETRY_AFTER])
         .max_age(600)
 }
 
