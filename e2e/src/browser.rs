@@ -155,7 +155,11 @@ impl Browser {
             return Ok(());
         }
         let state = self
-            .eval("root ? root.innerHTML.slice(0, 2000) : 'no widget host element'")
+            .eval(
+                "JSON.stringify({ widget: root ? root.innerHTML.slice(0, 2000) : 'no widget host element', \
+                 notice: document.getElementById('palisade-demo-notice-text')?.textContent ?? null, \
+                 csp_violations: document.documentElement.dataset.cspViolations ?? null })",
+            )
             .await
             .map(|v| v.as_str().unwrap_or_default().to_owned())
             .unwrap_or_default();
