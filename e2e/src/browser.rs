@@ -2,6 +2,7 @@
 //! DOM conditions evaluated in the page (never on fixed sleeps).
 
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,8 +48,10 @@ impl std::fmt::Debug for Driver {
 }
 
 impl Drop for Driver {
+    // chromedriver runs in a process group of its own, with every Chromium it started; ending
+    // the whole group leaves no browser behind when a test fails before closing its sessions.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
         let _ = self.child.wait();
     }
 }
@@ -63,6 +66,7 @@ impl Driver {
         let port = free_port().map_err(|source| BrowserError::Spawn { path: path.clone(), source })?;
         let child = Command::new(&path)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

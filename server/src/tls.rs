@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::ServerConfig;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use thiserror::Error;
 
 use crate::config::{Config, TlsMode};
@@ -16,8 +17,8 @@ pub enum TlsError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{0} holds no certificate")]
     NoCertificate(PathBuf),
-    #[error("{0} holds no private key")]
-    NoKey(PathBuf),
+    #[error("{path} is not valid PEM: {detail}")]
+    Pem { path: PathBuf, detail: String },
     #[error("could not generate the development certificate: {0}")]
     Generate(#[from] rcgen::Error),
     #[error(transparent)]
@@ -28,6 +29,10 @@ pub enum TlsError {
 
 fn read_pem(path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|source| TlsError::Read { path: path.to_owned(), source })
+}
+
+fn pem_error(path: &Path) -> impl FnOnce(rustls_pki_types::pem::Error) -> TlsError + '_ {
+    move |e| TlsError::Pem { path: path.to_owned(), detail: e.to_string() }
 }
 
 /// Generates a self-signed certificate for localhost into `<data_dir>/tls` unless present.
@@ -56,20 +61,46 @@ pub fn server_config(config: &Config) -> Result<Option<ServerConfig>, TlsError> 
         (TlsMode::Files, _, _) => return Err(TlsError::NoCertificate(PathBuf::from("tls.cert_file"))),
     };
     let cert_pem = read_pem(&cert_path)?;
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut cert_pem.as_slice())
-        .collect::<Result<_, _>>()
-        .map_err(|source| TlsError::Read { path: cert_path.clone(), source })?;
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(&cert_pem).collect::<Result<_, _>>().map_err(pem_error(&cert_path))?;
     if certs.is_empty() {
         return Err(TlsError::NoCertificate(cert_path));
     }
     let key_pem = read_pem(&key_path)?;
-    let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_slice())
-        .map_err(|source| TlsError::Read { path: key_path.clone(), source })?
-        .ok_or_else(|| TlsError::NoKey(key_path.clone()))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(pem_error(&key_path))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
         .with_single_cert(certs, key)?;
     Ok(Some(server))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TlsConfig;
+
+    fn config(data_dir: &Path, tls: TlsConfig) -> Config {
+        Config { data_dir: data_dir.to_owned(), tls, ..Config::default() }
+    }
+
+    #[test]
+    fn certificate_files_are_loaded_and_garbage_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = ensure_self_signed(dir.path()).unwrap();
+        let files = |cert: &Path, key: &Path| TlsConfig {
+            mode: TlsMode::Files,
+            cert_file: Some(cert.to_owned()),
+            key_file: Some(key.to_owned()),
+        };
+        assert!(server_config(&config(dir.path(), files(&cert, &key))).unwrap().is_some());
+
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a pem file").unwrap();
+        assert!(matches!(server_config(&config(dir.path(), files(&cert, &garbage))), Err(TlsError::Pem { .. })));
+        assert!(matches!(server_config(&config(dir.path(), files(&garbage, &key))), Err(TlsError::NoCertificate(_))));
+        let none = TlsConfig { mode: TlsMode::None, cert_file: None, key_file: None };
+        assert!(server_config(&config(dir.path(), none)).unwrap().is_none());
+    }
 }
