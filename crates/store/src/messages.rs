@@ -36,7 +36,8 @@ impl Appended {
 
 type MessageRow = (String, String, i64, String, String, String, String, i64);
 
-fn select_columns() -> (
+// Column types are unit structs, so the selection can be a constant shared by every query.
+const COLUMNS: (
     messages::id,
     messages::room_id,
     messages::seq,
@@ -45,18 +46,16 @@ fn select_columns() -> (
     messages::client_id,
     messages::body,
     messages::sent_at,
-) {
-    (
-        messages::id,
-        messages::room_id,
-        messages::seq,
-        messages::author_id,
-        users::display_name,
-        messages::client_id,
-        messages::body,
-        messages::sent_at,
-    )
-}
+) = (
+    messages::id,
+    messages::room_id,
+    messages::seq,
+    messages::author_id,
+    users::display_name,
+    messages::client_id,
+    messages::body,
+    messages::sent_at,
+);
 
 fn from_row(
     (id, room, seq, author, author_name, client_id, body, sent_at): MessageRow,
@@ -84,7 +83,7 @@ fn find_by_client_id(
         .filter(messages::room_id.eq(ids::to_text(&room.0)))
         .filter(messages::author_id.eq(ids::to_text(&author.0)))
         .filter(messages::client_id.eq(ids::to_text(&client_id.0)))
-        .select(select_columns())
+        .select(COLUMNS)
         .first::<MessageRow>(conn)
         .optional()?
         .map(from_row)
@@ -170,7 +169,7 @@ pub fn page(
     let base = messages::table
         .inner_join(users::table)
         .filter(messages::room_id.eq(ids::to_text(&room.0)))
-        .select(select_columns())
+        .select(COLUMNS)
         .limit(fetch);
     let (rows, newest_first) = match cursor {
         Cursor::Latest => (base.order(messages::seq.desc()).load::<MessageRow>(conn)?, true),

@@ -12,12 +12,7 @@ use crate::error::ApiError;
 use crate::origins;
 
 async fn site_for(state: &AppState, req: &HttpRequest, public_id: &SitePublicId) -> Result<sites::Site, ApiError> {
-    let wanted = public_id.clone();
-    let site = state
-        .store
-        .interact(move |conn| sites::find_by_public_id(conn, &wanted))
-        .await?
-        .ok_or_else(|| ApiError::not_found("site"))?;
+    let site = super::site_by_public_id(state, public_id).await?;
     origins::require_allowed(req, &site.allowed_origins)?;
     Ok(site)
 }

@@ -5,9 +5,21 @@ pub mod health;
 pub mod rooms;
 pub mod widget;
 
-use palisade_protocol::ErrorCode;
+use palisade_protocol::{ErrorCode, SitePublicId};
+use palisade_store::sites::Site;
 
+use crate::app::AppState;
 use crate::error::ApiError;
+
+/// The site with this public id, or a 404.
+pub async fn site_by_public_id(state: &AppState, public_id: &SitePublicId) -> Result<Site, ApiError> {
+    let wanted = public_id.clone();
+    state
+        .store
+        .interact(move |conn| palisade_store::sites::find_by_public_id(conn, &wanted))
+        .await?
+        .ok_or_else(|| ApiError::not_found("site"))
+}
 
 /// Unknown paths and methods get the same typed error body as everything else.
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {

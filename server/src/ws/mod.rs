@@ -6,7 +6,6 @@ mod session;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use palisade_protocol::limits::WS_FRAME_MAX_BYTES;
 use palisade_protocol::{ErrorBody, ErrorCode, SitePublicId};
-use palisade_store::sites;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -42,13 +41,7 @@ pub async fn connect(
     query: web::Query<WsQuery>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let public_id = query.into_inner().site;
-    let lookup = public_id.clone();
-    let site = state
-        .store
-        .interact(move |conn| sites::find_by_public_id(conn, &lookup))
-        .await?
-        .ok_or_else(|| ApiError::not_found("site"))?;
+    let site = crate::routes::site_by_public_id(&state, &query.into_inner().site).await?;
     // Unlike REST calls, a WebSocket handshake carries no CORS protection at all, so the Origin
     // is required here: without this check any web page could open a socket as its visitor.
     if origins::of_request(&req).is_none() {
