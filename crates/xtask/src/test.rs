@@ -151,9 +151,11 @@ fn tool_or_default(name: &str, default: &str) -> PathBuf {
     which(name).unwrap_or_else(|| PathBuf::from(default))
 }
 
-fn e2e_command(dist: &Path) -> Cmd {
+/// Every test of the workspace, the e2e suite included, against one database backend.
+fn workspace_tests(dist: &Path, database: &str) -> Cmd {
     Cmd::new("cargo")
-        .args(["test", "--no-fail-fast", "-p", "palisade-e2e"])
+        .args(["test", "--no-fail-fast", "--workspace"])
+        .env("PALISADE_TEST_DATABASE", database)
         .env("PALISADE_E2E_WIDGET_DIR", dist)
         .env("CHROMEDRIVER", tool_or_default("chromedriver", "/usr/bin/chromedriver"))
         .env("CHROMIUM", tool_or_default("chromium", "/usr/bin/chromium"))
@@ -175,29 +177,23 @@ pub fn run() -> bool {
             .args(["--target", crate::tools::WASM_TARGET, "--", "-D", "warnings"])
             .run()
     });
-    report.cargo_test(
-        "tests (SQLite)",
-        Cmd::new("cargo")
-            .args(["test", "--no-fail-fast", "--workspace", "--exclude", "palisade-e2e"])
-            .env("PALISADE_TEST_DATABASE", "sqlite"),
-    );
-    check_postgres();
-    report.cargo_test(
-        "tests (PostgreSQL)",
-        Cmd::new("cargo")
-            .args(["test", "--no-fail-fast", "-p", "palisade-server", "-p", "palisade-store"])
-            .env("PALISADE_TEST_DATABASE", "postgres"),
-    );
-    report.check("cargo deny", deny::run);
+    // The widget is built before the tests so that one `cargo test --workspace` per backend runs
+    // everything, e2e included: the same package set each time means the same feature
+    // unification, so the second backend and the e2e tests reuse the first build instead of
+    // recompiling half the dependency graph.
     let dist = report.check("release widget build", || {
         let dist = widget_build::ensure_release_build()?;
         sizes::report(&dist)?;
         Ok(dist)
     });
-    match dist {
-        Some(dist) => report.cargo_test("e2e (Chromium)", e2e_command(&dist)),
-        None => report.skipped("e2e (Chromium)", "there is no release widget build"),
+    check_postgres();
+    for (name, database) in [("tests + e2e (SQLite)", "sqlite"), ("tests + e2e (PostgreSQL)", "postgres")] {
+        match &dist {
+            Some(dist) => report.cargo_test(name, workspace_tests(dist, database)),
+            None => report.skipped(name, "there is no release widget build for the e2e tests"),
+        }
     }
+    report.check("cargo deny", deny::run);
 
     report.print_summary();
     let (passed, failed) = report.totals();
