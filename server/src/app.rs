@@ -16,7 +16,8 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::config::Config;
 use crate::origins::OriginSet;
-use crate::{extract, keys, openapi, routes, tls, ws};
+use crate::sealing::{KeySetupError, Sealer};
+use crate::{extract, keys, openapi, routes, sealing, tls, ws};
 
 /// Everything request handlers share.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ pub struct AppState {
     pub tokens: AccessTokens,
     pub bus: Bus,
     pub origins: OriginSet,
+    pub sealer: Arc<Sealer>,
 }
 
 #[derive(Debug, Error)]
@@ -34,6 +36,8 @@ pub enum StartError {
     Store(#[from] palisade_store::StoreError),
     #[error("key file: {0}")]
     Key(#[from] keys::KeyFileError),
+    #[error("encryption keys: {0}")]
+    Vault(#[from] KeySetupError),
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
@@ -79,7 +83,8 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         .map_err(|e| StartError::Setup(e.to_string()))?;
     let origins = OriginSet::default();
     origins.replace(store.with_connection(palisade_store::sites::all_allowed_origins)?);
-    Ok(AppState { store, passwords, tokens, bus: Bus::new(BUS_CAPACITY), origins })
+    let sealer = Arc::new(Sealer::load(config, &store)?);
+    Ok(AppState { store, passwords, tokens, bus: Bus::new(BUS_CAPACITY), origins, sealer })
 }
 
 fn cors(origins: OriginSet) -> Cors {
@@ -112,6 +117,7 @@ fn spawn_origin_refresh(state: Arc<AppState>) {
 pub fn start(config: &Config) -> Result<Running, StartError> {
     let state = web::Data::new(state(config)?);
     spawn_origin_refresh(state.clone().into_inner());
+    sealing::spawn_maintenance(Arc::clone(&state.sealer), state.store.clone());
     let tls = tls::server_config(config)?;
     let listener = TcpListener::bind(&config.listen)
         .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?;

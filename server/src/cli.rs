@@ -28,6 +28,24 @@ enum Command {
     /// Manage sites (tenants): who may embed the widget.
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Manage the encryption keys of data at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Show each data key, its state, and how many stored values it seals.
+    Status,
+    /// Make a new active data key; running servers re-encrypt older values in the background.
+    Rotate,
+    /// Retire a data key that no stored value uses any more.
+    Retire { id: u32 },
+    /// Wrap every data key under a new key-encryption key (created 0600 if the file is missing).
+    RotateKek {
+        #[arg(long)]
+        new_kek_file: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -75,6 +93,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&config),
         Command::Site(command) => site(&config, command),
+        Command::Keys(command) => keys(&config, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,9 +113,29 @@ fn serve(config: &Config) -> Result<(), String> {
     })
 }
 
-fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
+fn open_store(config: &Config) -> Result<Store, String> {
     crate::keys::private_dir(&config.data_dir).map_err(|e| e.to_string())?;
-    let store = Store::open(config.database_url().expose(), 2).map_err(|e| e.to_string())?;
+    Store::open(config.database_url().expose(), 2).map_err(|e| e.to_string())
+}
+
+fn keys(config: &Config, command: KeysCommand) -> Result<(), String> {
+    use crate::sealing::admin;
+    let store = open_store(config)?;
+    let lines = match command {
+        KeysCommand::Status => admin::status(config, &store),
+        KeysCommand::Rotate => admin::rotate(config, &store).map(|line| vec![line]),
+        KeysCommand::Retire { id } => admin::retire(config, &store, id).map(|line| vec![line]),
+        KeysCommand::RotateKek { new_kek_file } => {
+            admin::rotate_kek(config, &store, &new_kek_file).map(|line| vec![line])
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    lines.iter().try_for_each(|line| writeln!(out, "{line}")).map_err(|e| e.to_string())
+}
+
+fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
+    let store = open_store(config)?;
     let mut out = std::io::stdout().lock();
     match command {
         SiteCommand::Add { public_id, name, origins: allowed, if_exists } => {

@@ -78,6 +78,11 @@ pub struct Config {
     /// The access-token signing key (64 hex characters); default: generated into the data dir.
     pub access_token_key_file: Option<PathBuf>,
     pub access_token_ttl_secs: u64,
+    /// The key-encryption key (64 hex characters, mode 0600 or 0400). Default: created in
+    /// `<data_dir>/keys/kek.key` on first run. A configured file is never created.
+    pub kek_file: Option<PathBuf>,
+    /// The key of the email blind index; same rules as `kek_file`.
+    pub blind_index_key_file: Option<PathBuf>,
     /// Password hashes computed at once; each takes ~19 MiB while it runs.
     pub password_hash_concurrency: usize,
     /// The Trunk dist directory served under `/widget/`.
@@ -96,6 +101,8 @@ impl Default for Config {
             database_max_connections: 16,
             access_token_key_file: None,
             access_token_ttl_secs: 600,
+            kek_file: None,
+            blind_index_key_file: None,
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
             widget_dir: "widget-app/dist".into(),
             tls: TlsConfig { mode: TlsMode::SelfSigned, cert_file: None, key_file: None },

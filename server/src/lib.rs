@@ -9,6 +9,7 @@ mod keys;
 mod openapi;
 mod origins;
 mod routes;
+mod sealing;
 mod tls;
 mod ws;
 

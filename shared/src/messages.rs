@@ -21,9 +21,17 @@ pub struct MessageView {
     pub id: MessageId,
     pub seq: u64,
     pub author: Author,
-    /// Plain text; clients render it as text, never as markup.
+    /// Plain text; clients render it as text, never as markup. Empty when `unavailable`.
     pub body: String,
     pub sent_at: Timestamp,
+    /// The stored body could not be decrypted (tampered with, or under a retired key); the
+    /// message keeps its place in the room but its text is gone.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unavailable: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// `GET /api/v1/rooms/{id}/messages` query: at most one of `before` and `after`.

@@ -113,6 +113,7 @@ mod tests {
                     author,
                     body: "<b>not markup</b>".into(),
                     sent_at: Timestamp(1_700_000_000_000),
+                    unavailable: false,
                 }),
                 "message",
             ),

@@ -20,13 +20,16 @@ pub struct StoredMessage {
     pub provisional: bool,
 }
 
+/// Shown in place of a message the server could not decrypt; it keeps its place in the room.
+pub const UNAVAILABLE_BODY: &str = "This message is unavailable.";
+
 impl From<MessageView> for StoredMessage {
     fn from(view: MessageView) -> Self {
         Self {
             id: view.id,
             seq: view.seq,
             author: view.author,
-            body: view.body,
+            body: if view.unavailable { UNAVAILABLE_BODY.to_owned() } else { view.body },
             sent_at: view.sent_at,
             provisional: false,
         }
@@ -229,7 +232,14 @@ mod tests {
             author: ada(),
             body: body.into(),
             sent_at: Timestamp(1_700_000_000_000 + i64::try_from(seq).unwrap()),
+            unavailable: false,
         }
+    }
+
+    #[test]
+    fn an_unavailable_message_keeps_its_place_with_a_notice() {
+        let stored = StoredMessage::from(MessageView { unavailable: true, ..view(4, "") });
+        assert_eq!((stored.seq, stored.body.as_str()), (4, UNAVAILABLE_BODY));
     }
 
     fn cid(n: u128) -> ClientMessageId {

@@ -79,6 +79,7 @@ mod tests {
             author: Author { id: UserId(Uuid::nil()), display_name: "Ada".into() },
             body: format!("m{seq}"),
             sent_at: Timestamp(0),
+            unavailable: false,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod sites;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod users;
+pub mod vault_keys;
 
 pub use connection::{Backend, DbConnection};
 pub use error::StoreError;
@@ -65,6 +66,20 @@ impl Store {
     ) -> Result<R, StoreError> {
         let mut conn = self.pool.get()?;
         f(&mut conn)
+    }
+}
+
+/// A value sealed by the vault, and the id of the data key it is sealed under. Storage keeps
+/// the id beside the bytes so re-encryption can find old values without opening any.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub key_id: u32,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealed").field("key_id", &self.key_id).field("len", &self.bytes.len()).finish()
     }
 }
 

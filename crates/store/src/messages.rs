@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use palisade_protocol::{ClientMessageId, MessageId, RoomId, Timestamp, UserId};
 
 use crate::schema::{messages, rooms, users};
-use crate::{DbConnection, StoreError, ids, now_millis};
+use crate::{DbConnection, Sealed, StoreError, ids, now_millis};
 
 /// A message as stored, with its author's current display name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct StoredMessage {
     pub author: UserId,
     pub author_name: String,
     pub client_id: ClientMessageId,
-    pub body: String,
+    pub body: Sealed,
     pub sent_at: Timestamp,
 }
 
@@ -34,7 +34,7 @@ impl Appended {
     }
 }
 
-type MessageRow = (String, String, i64, String, String, String, String, i64);
+type MessageRow = (String, String, i64, String, String, String, i32, Vec<u8>, i64);
 
 // Column types are unit structs, so the selection can be a constant shared by every query.
 const COLUMNS: (
@@ -44,7 +44,8 @@ const COLUMNS: (
     messages::author_id,
     users::display_name,
     messages::client_id,
-    messages::body,
+    messages::body_key_id,
+    messages::body_sealed,
     messages::sent_at,
 ) = (
     messages::id,
@@ -53,12 +54,13 @@ const COLUMNS: (
     messages::author_id,
     users::display_name,
     messages::client_id,
-    messages::body,
+    messages::body_key_id,
+    messages::body_sealed,
     messages::sent_at,
 );
 
 fn from_row(
-    (id, room, seq, author, author_name, client_id, body, sent_at): MessageRow,
+    (id, room, seq, author, author_name, client_id, key_id, bytes, sent_at): MessageRow,
 ) -> Result<StoredMessage, StoreError> {
     Ok(StoredMessage {
         id: MessageId(ids::parse(&id)?),
@@ -67,7 +69,7 @@ fn from_row(
         author: UserId(ids::parse(&author)?),
         author_name,
         client_id: ClientMessageId(ids::parse(&client_id)?),
-        body,
+        body: Sealed { key_id: ids::key_id_from_db(key_id)?, bytes },
         sent_at: Timestamp(sent_at),
     })
 }
@@ -90,17 +92,22 @@ fn find_by_client_id(
         .transpose()
 }
 
+/// A message to store. `id` is chosen by the caller because the sealed body is bound to it.
+#[derive(Debug)]
+pub struct NewMessage<'a> {
+    pub id: MessageId,
+    pub room: RoomId,
+    pub author: UserId,
+    pub author_name: &'a str,
+    pub client_id: ClientMessageId,
+    pub body: &'a Sealed,
+}
+
 /// Stores a message at the room's next sequence number, durably, or returns the copy stored
-/// by an earlier attempt with the same `client_id`. The caller has checked that `author` may
-/// post in `room`.
-pub fn append(
-    conn: &mut DbConnection,
-    room: &RoomId,
-    author: &UserId,
-    author_name: &str,
-    client_id: &ClientMessageId,
-    body: &str,
-) -> Result<Appended, StoreError> {
+/// by an earlier attempt with the same `client_id`. The caller has checked that the author may
+/// post in the room.
+pub fn append(conn: &mut DbConnection, new: &NewMessage<'_>) -> Result<Appended, StoreError> {
+    let (room, author, client_id) = (&new.room, &new.author, &new.client_id);
     let room_text = ids::to_text(&room.0);
     let attempt = conn.transaction(|conn| {
         // The counter bump comes first: on SQLite it takes the write lock before any read (no
@@ -112,27 +119,27 @@ pub fn append(
             return Err(StoreError::NotFound);
         }
         let seq = rooms::table.find(&room_text).select(rooms::last_seq).first::<i64>(conn)?;
-        let id = ids::new_id();
         let sent_at = now_millis();
         diesel::insert_into(messages::table)
             .values((
-                messages::id.eq(ids::to_text(&id)),
+                messages::id.eq(ids::to_text(&new.id.0)),
                 messages::room_id.eq(&room_text),
                 messages::seq.eq(seq),
                 messages::author_id.eq(ids::to_text(&author.0)),
                 messages::client_id.eq(ids::to_text(&client_id.0)),
-                messages::body.eq(body),
+                messages::body_sealed.eq(&new.body.bytes),
+                messages::body_key_id.eq(ids::key_id_to_db(new.body.key_id)?),
                 messages::sent_at.eq(sent_at),
             ))
             .execute(conn)?;
         Ok(StoredMessage {
-            id: MessageId(id),
+            id: new.id,
             room: *room,
             seq: ids::seq_from_db(seq)?,
             author: *author,
-            author_name: author_name.to_owned(),
+            author_name: new.author_name.to_owned(),
             client_id: *client_id,
-            body: body.to_owned(),
+            body: new.body.clone(),
             sent_at: Timestamp(sent_at),
         })
     });
@@ -186,4 +193,41 @@ pub fn page(
         messages.reverse();
     }
     Ok((messages, has_more))
+}
+
+/// A sealed body waiting to be re-sealed under the active key.
+#[derive(Debug)]
+pub struct SealedBody {
+    pub id: MessageId,
+    pub room: RoomId,
+    pub body: Sealed,
+}
+
+/// Up to `limit` bodies sealed under a key other than `active`.
+pub fn bodies_not_under(conn: &mut DbConnection, active: u32, limit: i64) -> Result<Vec<SealedBody>, StoreError> {
+    messages::table
+        .filter(messages::body_key_id.ne(ids::key_id_to_db(active)?))
+        .select((messages::id, messages::room_id, messages::body_key_id, messages::body_sealed))
+        .limit(limit)
+        .load::<(String, String, i32, Vec<u8>)>(conn)?
+        .into_iter()
+        .map(|(id, room, key_id, bytes)| {
+            Ok(SealedBody {
+                id: MessageId(ids::parse(&id)?),
+                room: RoomId(ids::parse(&room)?),
+                body: Sealed { key_id: ids::key_id_from_db(key_id)?, bytes },
+            })
+        })
+        .collect()
+}
+
+/// Swaps in a re-sealed body, only if the row is still sealed under `old_key` (so two servers
+/// re-encrypting at once cannot undo each other). Returns whether it was replaced.
+pub fn replace_body(conn: &mut DbConnection, id: &MessageId, old_key: u32, new: &Sealed) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        messages::table.find(ids::to_text(&id.0)).filter(messages::body_key_id.eq(ids::key_id_to_db(old_key)?)),
+    )
+    .set((messages::body_sealed.eq(&new.bytes), messages::body_key_id.eq(ids::key_id_to_db(new.key_id)?)))
+    .execute(conn)?;
+    Ok(updated == 1)
 }

@@ -21,7 +21,9 @@ diesel::table! {
     users (id) {
         id -> Text,
         site_id -> Text,
-        email -> Text,
+        email_index -> Text,
+        email_sealed -> Binary,
+        email_key_id -> Integer,
         display_name -> Text,
         password_hash -> Text,
         created_at -> BigInt,
@@ -47,8 +49,18 @@ diesel::table! {
         seq -> BigInt,
         author_id -> Text,
         client_id -> Text,
-        body -> Text,
+        body_sealed -> Binary,
+        body_key_id -> Integer,
         sent_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    vault_keys (id) {
+        id -> Integer,
+        state -> Text,
+        wrapped -> Binary,
+        created_at -> BigInt,
     }
 }
 
@@ -58,4 +70,4 @@ diesel::joinable!(rooms -> sites (site_id));
 diesel::joinable!(messages -> rooms (room_id));
 diesel::joinable!(messages -> users (author_id));
 
-diesel::allow_tables_to_appear_in_same_query!(sites, site_origins, users, rooms, messages);
+diesel::allow_tables_to_appear_in_same_query!(sites, site_origins, users, rooms, messages, vault_keys);

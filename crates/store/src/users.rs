@@ -1,11 +1,11 @@
-//! People's accounts, one set per site.
+//! People's accounts, one set per site. Emails are stored sealed and found by blind index.
 
 use diesel::prelude::*;
 use palisade_protocol::UserId;
 use uuid::Uuid;
 
 use crate::schema::users;
-use crate::{DbConnection, StoreError, ids, now_millis};
+use crate::{DbConnection, Sealed, StoreError, ids, now_millis};
 
 /// An account as the rest of the server sees it. The password hash is only handed out by
 /// [`find_credentials`], to the sign-in path.
@@ -28,45 +28,46 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// Emails compare case-insensitively and without surrounding white space, so `Ada@X.org` and
-/// `ada@x.org ` are one account.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
+/// A new account. `id` is chosen by the caller because the sealed email is bound to it.
+#[derive(Debug)]
+pub struct NewUser<'a> {
+    pub id: UserId,
+    pub site_id: Uuid,
+    /// The blind index of the normalized email: unique per site.
+    pub email_index: &'a str,
+    pub email: &'a Sealed,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    site_id: &Uuid,
-    email: &str,
-    display_name: &str,
-    password_hash: &str,
-) -> Result<User, StoreError> {
-    let id = ids::new_id();
+pub fn create(conn: &mut DbConnection, new: &NewUser<'_>) -> Result<User, StoreError> {
     let inserted = diesel::insert_into(users::table)
         .values((
-            users::id.eq(ids::to_text(&id)),
-            users::site_id.eq(ids::to_text(site_id)),
-            users::email.eq(normalize_email(email)),
-            users::display_name.eq(display_name),
-            users::password_hash.eq(password_hash),
+            users::id.eq(ids::to_text(&new.id.0)),
+            users::site_id.eq(ids::to_text(&new.site_id)),
+            users::email_index.eq(new.email_index),
+            users::email_sealed.eq(&new.email.bytes),
+            users::email_key_id.eq(ids::key_id_to_db(new.email.key_id)?),
+            users::display_name.eq(new.display_name),
+            users::password_hash.eq(new.password_hash),
             users::created_at.eq(now_millis()),
         ))
         .execute(conn);
     match inserted {
         Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::EmailTaken),
         Err(e) => Err(e.into()),
-        Ok(_) => Ok(User { id: UserId(id), site_id: *site_id, display_name: display_name.to_owned() }),
+        Ok(_) => Ok(User { id: new.id, site_id: new.site_id, display_name: new.display_name.to_owned() }),
     }
 }
 
 pub fn find_credentials(
     conn: &mut DbConnection,
     site_id: &Uuid,
-    email: &str,
+    email_index: &str,
 ) -> Result<Option<Credentials>, StoreError> {
     let row = users::table
         .filter(users::site_id.eq(ids::to_text(site_id)))
-        .filter(users::email.eq(normalize_email(email)))
+        .filter(users::email_index.eq(email_index))
         .select((users::id, users::display_name, users::password_hash))
         .first::<(String, String, String)>(conn)
         .optional()?;
@@ -93,4 +94,41 @@ pub fn find(conn: &mut DbConnection, site_id: &Uuid, user: &UserId) -> Result<Op
         .first::<String>(conn)
         .optional()?;
     Ok(display_name.map(|display_name| User { id: *user, site_id: *site_id, display_name }))
+}
+
+/// A sealed email waiting to be re-sealed under the active key.
+#[derive(Debug)]
+pub struct SealedEmail {
+    pub user: UserId,
+    pub site_id: Uuid,
+    pub email: Sealed,
+}
+
+/// Up to `limit` emails sealed under a key other than `active`.
+pub fn emails_not_under(conn: &mut DbConnection, active: u32, limit: i64) -> Result<Vec<SealedEmail>, StoreError> {
+    users::table
+        .filter(users::email_key_id.ne(ids::key_id_to_db(active)?))
+        .select((users::id, users::site_id, users::email_key_id, users::email_sealed))
+        .limit(limit)
+        .load::<(String, String, i32, Vec<u8>)>(conn)?
+        .into_iter()
+        .map(|(id, site, key_id, bytes)| {
+            Ok(SealedEmail {
+                user: UserId(ids::parse(&id)?),
+                site_id: ids::parse(&site)?,
+                email: Sealed { key_id: ids::key_id_from_db(key_id)?, bytes },
+            })
+        })
+        .collect()
+}
+
+/// Swaps in a re-sealed email, only if the row still holds the value that was read (so two
+/// servers re-encrypting at once cannot undo each other). Returns whether it was replaced.
+pub fn replace_email(conn: &mut DbConnection, user: &UserId, old_key: u32, new: &Sealed) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        users::table.find(ids::to_text(&user.0)).filter(users::email_key_id.eq(ids::key_id_to_db(old_key)?)),
+    )
+    .set((users::email_sealed.eq(&new.bytes), users::email_key_id.eq(ids::key_id_to_db(new.key_id)?)))
+    .execute(conn)?;
+    Ok(updated == 1)
 }

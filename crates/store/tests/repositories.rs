@@ -2,10 +2,11 @@
 //! `PALISADE_TEST_DATABASE=postgres`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use palisade_protocol::{ClientMessageId, RoomId, SitePublicId};
-use palisade_store::messages::{self, Appended, Cursor};
+use palisade_protocol::{ClientMessageId, MessageId, RoomId, SitePublicId, UserId};
+use palisade_store::messages::{self, Appended, Cursor, NewMessage};
 use palisade_store::test_support::TestDatabase;
-use palisade_store::{Store, StoreError, rooms, sites, users};
+use palisade_store::vault_keys::{self, StoredKey, Usage};
+use palisade_store::{Sealed, Store, StoreError, rooms, sites, users};
 use uuid::Uuid;
 
 struct Fixture {
@@ -23,14 +24,34 @@ fn fixture() -> Fixture {
     let site =
         store.with_connection(|c| sites::create(c, &site_id, "Acme", &["https://acme.example".to_owned()])).unwrap();
     let room = store.with_connection(|c| rooms::list_for_site(c, &site.id)).unwrap()[0].id;
-    let author = store.with_connection(|c| users::create(c, &site.id, "Ada@Example.org", "Ada", "hash")).unwrap();
+    let author = store.with_connection(|c| users::create(c, &new_user(site.id, "idx-ada"))).unwrap();
     Fixture { _db: db, store, site, room, author }
 }
 
+fn sealed(key_id: u32, text: &str) -> Sealed {
+    Sealed { key_id, bytes: text.as_bytes().to_vec() }
+}
+
+fn new_user(site_id: Uuid, email_index: &'static str) -> users::NewUser<'static> {
+    // Leaked so the borrowed fields live as long as the test; a few bytes per test.
+    let email: &'static Sealed = Box::leak(Box::new(sealed(1, "sealed email")));
+    users::NewUser {
+        id: UserId(Uuid::new_v4()),
+        site_id,
+        email_index,
+        email,
+        display_name: "Ada",
+        password_hash: "hash",
+    }
+}
+
+fn new_message<'a>(room: RoomId, author: UserId, client_id: ClientMessageId, body: &'a Sealed) -> NewMessage<'a> {
+    NewMessage { id: MessageId(Uuid::new_v4()), room, author, author_name: "Ada", client_id, body }
+}
+
 fn send(f: &Fixture, client_id: ClientMessageId, body: &str) -> Appended {
-    f.store
-        .with_connection(|c| messages::append(c, &f.room, &f.author.id, &f.author.display_name, &client_id, body))
-        .unwrap()
+    let body = sealed(1, body);
+    f.store.with_connection(|c| messages::append(c, &new_message(f.room, f.author.id, client_id, &body))).unwrap()
 }
 
 fn new_client_id() -> ClientMessageId {
@@ -64,16 +85,16 @@ fn site_ids_are_unique_and_update_replaces_origins() {
 }
 
 #[test]
-fn emails_are_unique_per_site_regardless_of_case() {
+fn email_indexes_are_unique_per_site() {
     let f = fixture();
-    let dup = f.store.with_connection(|c| users::create(c, &f.site.id, " ada@example.ORG", "Other", "hash"));
+    let dup = f.store.with_connection(|c| users::create(c, &new_user(f.site.id, "idx-ada")));
     assert!(matches!(dup, Err(StoreError::EmailTaken)));
-    let creds = f.store.with_connection(|c| users::find_credentials(c, &f.site.id, "ADA@example.org")).unwrap();
+    let creds = f.store.with_connection(|c| users::find_credentials(c, &f.site.id, "idx-ada")).unwrap();
     assert_eq!(creds.unwrap().user.id, f.author.id);
 
     let other_site: SitePublicId = "other".parse().unwrap();
     let other = f.store.with_connection(|c| sites::create(c, &other_site, "Other", &[])).unwrap();
-    assert!(f.store.with_connection(|c| users::create(c, &other.id, "ada@example.org", "Ada", "h")).is_ok());
+    assert!(f.store.with_connection(|c| users::create(c, &new_user(other.id, "idx-ada"))).is_ok());
     assert!(f.store.with_connection(|c| users::find(c, &other.id, &f.author.id)).unwrap().is_none());
 }
 
@@ -112,7 +133,7 @@ fn history_pages_by_cursor_in_ascending_order() {
     assert_eq!(seqs(Cursor::After(0), 2), (vec![1, 2], true));
     let (page, _) = f.store.with_connection(|c| messages::page(c, &f.room, Cursor::After(0), 1)).unwrap();
     assert_eq!(page[0].author_name, "Ada");
-    assert_eq!(page[0].body, "m1");
+    assert_eq!(page[0].body, sealed(1, "m1"));
 }
 
 #[test]
@@ -128,8 +149,9 @@ fn rooms_of_another_site_are_invisible() {
 fn appending_to_a_missing_room_fails_cleanly() {
     let f = fixture();
     let missing = RoomId(Uuid::new_v4());
+    let body = sealed(1, "lost?");
     let result =
-        f.store.with_connection(|c| messages::append(c, &missing, &f.author.id, "Ada", &new_client_id(), "lost?"));
+        f.store.with_connection(|c| messages::append(c, &new_message(missing, f.author.id, new_client_id(), &body)));
     assert!(matches!(result, Err(StoreError::NotFound)));
 }
 
@@ -141,8 +163,9 @@ async fn concurrent_senders_never_share_a_sequence_number() {
         let store = f.store.clone();
         let (room, author) = (f.room, f.author.id);
         tasks.push(tokio::spawn(async move {
+            let body = sealed(1, &format!("c{n}"));
             store
-                .interact(move |c| messages::append(c, &room, &author, "Ada", &new_client_id(), &format!("c{n}")))
+                .interact(move |c| messages::append(c, &new_message(room, author, new_client_id(), &body)))
                 .await
                 .unwrap()
                 .message()
@@ -155,4 +178,35 @@ async fn concurrent_senders_never_share_a_sequence_number() {
     }
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=40).collect::<Vec<u64>>());
+}
+
+#[test]
+fn keys_rotate_atomically_and_usage_follows_re_encryption() {
+    let f = fixture();
+    let key = |id, state: &str| StoredKey { id, state: state.into(), wrapped: vec![id as u8; 73] };
+    f.store.with_connection(|c| vault_keys::insert(c, &key(1, "active"))).unwrap();
+    assert_eq!(f.store.with_connection(vault_keys::next_id).unwrap(), 2);
+    let first = send(&f, new_client_id(), "one");
+    send(&f, new_client_id(), "two");
+
+    f.store.with_connection(|c| vault_keys::rotate(c, &key(2, "active"), 1, "decrypt_only")).unwrap();
+    let states: Vec<_> =
+        f.store.with_connection(vault_keys::list).unwrap().into_iter().map(|k| (k.id, k.state)).collect();
+    assert_eq!(states, [(1, "decrypt_only".to_owned()), (2, "active".to_owned())]);
+    assert_eq!(f.store.with_connection(|c| vault_keys::not_under(c, 2)).unwrap(), Usage { messages: 2, users: 1 });
+
+    let pending = f.store.with_connection(|c| messages::bodies_not_under(c, 2, 1)).unwrap();
+    assert_eq!(pending.len(), 1);
+    let resealed = sealed(2, "resealed");
+    assert!(f.store.with_connection(|c| messages::replace_body(c, &pending[0].id, 1, &resealed)).unwrap());
+    // A second re-encryptor that read the same old value loses the race harmlessly.
+    assert!(!f.store.with_connection(|c| messages::replace_body(c, &pending[0].id, 1, &sealed(2, "late"))).unwrap());
+    let emails = f.store.with_connection(|c| users::emails_not_under(c, 2, 10)).unwrap();
+    assert_eq!(emails.len(), 1);
+    assert!(f.store.with_connection(|c| users::replace_email(c, &emails[0].user, 1, &sealed(2, "e"))).unwrap());
+
+    assert_eq!(f.store.with_connection(|c| vault_keys::usage(c, 1)).unwrap(), Usage { messages: 1, users: 0 });
+    assert_eq!(f.store.with_connection(|c| vault_keys::usage(c, 2)).unwrap(), Usage { messages: 1, users: 1 });
+    assert_eq!(first.message().body.key_id, 1);
+    assert!(matches!(f.store.with_connection(|c| vault_keys::set_state(c, 9, "retired")), Err(StoreError::NotFound)));
 }

@@ -56,9 +56,14 @@ impl BlindIndexKey {
 
     /// The index of `email` after [`normalize_email`]: equal for addresses that differ only in
     /// case or surrounding space, different under another key.
-    pub fn email(&self, email: &str) -> BlindIndex {
+    /// The index of `email` within `site`. The site is part of the input so that one address
+    /// registered on two sites gives two unrelated values: the index does not link tenants.
+    pub fn email(&self, site: &str, email: &str) -> BlindIndex {
         let mut mac = self.mac();
         mac.update(EMAIL_DOMAIN);
+        // Length-prefixed, so no (site, email) pair can collide with another by shifting bytes.
+        mac.update(&u32::try_from(site.len()).unwrap_or(u32::MAX).to_be_bytes());
+        mac.update(site.as_bytes());
         mac.update(normalize_email(email).as_bytes());
         let mut out = [0u8; BLIND_INDEX_LEN];
         out.copy_from_slice(&mac.finalize().into_bytes());
@@ -117,28 +122,36 @@ mod tests {
 
     #[test]
     fn deterministic_per_key_and_different_between_keys() {
-        assert_eq!(key(1).email("a@example.com"), key(1).email("a@example.com"));
-        assert_ne!(key(1).email("a@example.com"), key(2).email("a@example.com"));
-        assert_ne!(key(1).email("a@example.com"), key(1).email("b@example.com"));
-        assert_eq!(key(1).email("a@example.com").to_hex().len(), 2 * BLIND_INDEX_LEN);
+        assert_eq!(key(1).email("s", "a@example.com"), key(1).email("s", "a@example.com"));
+        assert_ne!(key(1).email("s", "a@example.com"), key(2).email("s", "a@example.com"));
+        assert_ne!(key(1).email("s", "a@example.com"), key(1).email("s", "b@example.com"));
+        assert_eq!(key(1).email("s", "a@example.com").to_hex().len(), 2 * BLIND_INDEX_LEN);
+    }
+
+    #[test]
+    fn one_address_on_two_sites_is_not_linkable() {
+        assert_ne!(key(1).email("site-a", "a@example.com"), key(1).email("site-b", "a@example.com"));
+        assert_ne!(key(1).email("ab", "c@d"), key(1).email("a", "bc@d"));
     }
 
     #[test]
     fn normalizes_case_and_surrounding_space() {
-        let expected = key(1).email("alice@example.com");
+        let expected = key(1).email("s", "alice@example.com");
         for variant in ["Alice@Example.COM", "  alice@example.com\n", "\tALICE@EXAMPLE.COM  "] {
-            assert_eq!(key(1).email(variant), expected, "{variant:?}");
+            assert_eq!(key(1).email("s", variant), expected, "{variant:?}");
         }
-        assert_ne!(key(1).email("alice+x@example.com"), expected);
-        assert_ne!(key(1).email("a lice@example.com"), expected);
+        assert_ne!(key(1).email("s", "alice+x@example.com"), expected);
+        assert_ne!(key(1).email("s", "a lice@example.com"), expected);
     }
 
     #[test]
     fn padded_key_matches_hmac_over_the_raw_key() {
         let mut reference = <Hmac<Sha256> as Mac>::new_from_slice(&[3u8; KEY_LEN]).unwrap();
         reference.update(EMAIL_DOMAIN);
+        reference.update(&1u32.to_be_bytes());
+        reference.update(b"s");
         reference.update(b"x@y.z");
-        assert_eq!(key(3).email("X@Y.Z").as_bytes()[..], reference.finalize().into_bytes()[..]);
+        assert_eq!(key(3).email("s", "X@Y.Z").as_bytes()[..], reference.finalize().into_bytes()[..]);
     }
 
     #[test]
@@ -157,7 +170,7 @@ mod tests {
         let path = dir.path().join("index.key");
         let created = BlindIndexKey::create(&path).unwrap();
         assert!(matches!(BlindIndexKey::create(&path), Err(KeyFileError::AlreadyExists { .. })));
-        assert_eq!(BlindIndexKey::load(&path).unwrap().email("a@b.c"), created.email("a@b.c"));
+        assert_eq!(BlindIndexKey::load(&path).unwrap().email("s", "a@b.c"), created.email("s", "a@b.c"));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(BlindIndexKey::load(&path), Err(KeyFileError::TooPermissive { .. })));
     }

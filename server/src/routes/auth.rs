@@ -50,8 +50,24 @@ pub async fn register(
     limits::check_password(&body.password)?;
     limits::check_display_name(&body.display_name)?;
     let hash = state.passwords.hash(body.password).await?;
-    let (email, display_name, site_id) = (body.email, body.display_name, site.id);
-    let created = state.store.interact(move |conn| users::create(conn, &site_id, &email, &display_name, &hash)).await;
+    let id = UserId(uuid::Uuid::new_v4());
+    let email_index = state.sealer.email_index(&site.id, &body.email);
+    let email = state.sealer.seal_email(&id, &site.id, &body.email).map_err(ApiError::internal)?;
+    let (display_name, site_id) = (body.display_name, site.id);
+    let created = state
+        .store
+        .interact(move |conn| {
+            let new = users::NewUser {
+                id,
+                site_id,
+                email_index: &email_index,
+                email: &email,
+                display_name: &display_name,
+                password_hash: &hash,
+            };
+            users::create(conn, &new)
+        })
+        .await;
     let user = match created {
         Ok(user) => user,
         Err(StoreError::EmailTaken) => {
@@ -92,8 +108,8 @@ pub async fn login(
     if body.email.chars().count() > EMAIL_MAX {
         return Err(LimitError::TooLong { field: "email", max: EMAIL_MAX }.into());
     }
-    let (email, site_id) = (body.email, site.id);
-    let credentials = state.store.interact(move |conn| users::find_credentials(conn, &site_id, &email)).await?;
+    let (email_index, site_id) = (state.sealer.email_index(&site.id, &body.email), site.id);
+    let credentials = state.store.interact(move |conn| users::find_credentials(conn, &site_id, &email_index)).await?;
     let Some(credentials) = credentials else {
         state.passwords.verify_absent(body.password).await?;
         return Err(login_failed(&site.public_id));

@@ -11,6 +11,7 @@ use palisade_store::{rooms, sites, users};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::Caller;
+use crate::sealing::Sealer;
 
 /// The caller's site and account, both still existing; a token for a deleted account or site
 /// is no longer good for anything.
@@ -26,13 +27,16 @@ pub async fn caller_site(state: &AppState, caller: &Caller) -> Result<sites::Sit
         .ok_or_else(ApiError::unauthenticated)
 }
 
-pub fn message_view(message: StoredMessage) -> MessageView {
+/// The message as the API shows it, its body opened (or marked unavailable when it does not open).
+pub fn message_view(sealer: &Sealer, message: StoredMessage) -> MessageView {
+    let body = sealer.open_body(&message.id, &message.room, &message.body);
     MessageView {
         room: message.room,
         id: message.id,
         seq: message.seq,
         author: Author { id: message.author, display_name: message.author_name },
-        body: message.body,
+        unavailable: body.is_none(),
+        body: body.unwrap_or_default(),
         sent_at: message.sent_at,
     }
 }
@@ -99,5 +103,8 @@ pub async fn history(
         })
         .await?;
     let (messages, has_more) = page.ok_or_else(|| ApiError::not_found("room"))?;
-    Ok(HttpResponse::Ok().json(HistoryPage { messages: messages.into_iter().map(message_view).collect(), has_more }))
+    Ok(HttpResponse::Ok().json(HistoryPage {
+        messages: messages.into_iter().map(|m| message_view(&state.sealer, m)).collect(),
+        has_more,
+    }))
 }

@@ -14,8 +14,8 @@ use palisade_bus::RecvError;
 use palisade_protocol::limits::{HISTORY_PAGE_MAX, WS_AUTH_TIMEOUT_SECS, check_message_body};
 use palisade_protocol::messages::{Author, MessageView};
 use palisade_protocol::ws::{ClientFrame, ServerFrame};
-use palisade_protocol::{ClientMessageId, ErrorCode, RoomId};
-use palisade_store::messages::{Appended, Cursor};
+use palisade_protocol::{ClientMessageId, ErrorCode, MessageId, RoomId};
+use palisade_store::messages::{Appended, Cursor, NewMessage};
 use palisade_store::{rooms, sites, users};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -292,7 +292,7 @@ impl Connection {
             let (messages, has_more) = page;
             for message in messages {
                 after = message.seq;
-                if !self.deliver(&message_view(message)).await {
+                if !self.deliver(&message_view(&self.state.sealer, message)).await {
                     return Err(None);
                 }
             }
@@ -326,11 +326,22 @@ impl Connection {
             tracing::info!(event = "authz_fail", user = %self.user.id, %room, "send to a room outside the site");
             return self.reply(refuse(ErrorCode::NotFound, "no such room".into())).await;
         }
+        let id = MessageId(uuid::Uuid::new_v4());
+        let sealed = match self.state.sealer.seal_body(&id, &room, &body) {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                tracing::error!(error = %e, "sealing a message failed");
+                return self.reply(refuse(ErrorCode::Internal, "the message was not stored; retry".into())).await;
+            }
+        };
         let (author, name) = (self.user.id, self.user.display_name.clone());
         let appended = self
             .state
             .store
-            .interact(move |conn| palisade_store::messages::append(conn, &room, &author, &name, &client_id, &body))
+            .interact(move |conn| {
+                let new = NewMessage { id, room, author, author_name: &name, client_id, body: &sealed };
+                palisade_store::messages::append(conn, &new)
+            })
             .await;
         let appended = match appended {
             Ok(appended) => appended,
@@ -343,7 +354,7 @@ impl Connection {
         // The Ack goes out only now that the message is committed.
         self.reply(ServerFrame::Ack { client_id, id: stored.id, seq: stored.seq }).await?;
         if let Appended::New(message) = appended {
-            self.state.bus.publish(message_view(message));
+            self.state.bus.publish(message_view(&self.state.sealer, message));
         }
         Ok(())
     }

@@ -11,16 +11,31 @@ CREATE TABLE site_origins (
     PRIMARY KEY (site_id, origin)
 );
 
--- Email is unique per site, not globally: each site is its own tenant.
+-- Data-encryption keys, only ever stored wrapped by the key-encryption key (which never
+-- enters the database). Exactly one is active.
+CREATE TABLE vault_keys (
+    id INTEGER PRIMARY KEY NOT NULL,
+    state TEXT NOT NULL,
+    wrapped BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+-- Emails are sealed; email_index is a keyed HMAC (a blind index) for lookup and for uniqueness
+-- per site. *_key_id names the data key a value is sealed under, so re-encryption after a
+-- rotation can find what is left without opening everything.
 CREATE TABLE users (
     id TEXT PRIMARY KEY NOT NULL,
     site_id TEXT NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
-    email TEXT NOT NULL,
+    email_index TEXT NOT NULL,
+    email_sealed BYTEA NOT NULL,
+    email_key_id INTEGER NOT NULL,
     display_name TEXT NOT NULL,
     password_hash TEXT NOT NULL,
     created_at BIGINT NOT NULL,
-    UNIQUE (site_id, email)
+    UNIQUE (site_id, email_index)
 );
+
+CREATE INDEX users_email_key ON users (email_key_id);
 
 -- last_seq is the per-room counter that gives every message its place; bumping it first in the
 -- insert transaction serialises writers of one room without blocking other rooms.
@@ -44,8 +59,11 @@ CREATE TABLE messages (
     seq BIGINT NOT NULL,
     author_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     client_id TEXT NOT NULL,
-    body TEXT NOT NULL,
+    body_sealed BYTEA NOT NULL,
+    body_key_id INTEGER NOT NULL,
     sent_at BIGINT NOT NULL,
     UNIQUE (room_id, seq),
     UNIQUE (room_id, author_id, client_id)
 );
+
+CREATE INDEX messages_body_key ON messages (body_key_id);
