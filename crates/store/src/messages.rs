@@ -221,6 +221,16 @@ pub fn bodies_not_under(conn: &mut DbConnection, active: u32, limit: i64) -> Res
         .collect()
 }
 
+/// Swaps in re-sealed bodies `(id, key it was read under, new value)` in one transaction (one
+/// commit for the batch, not one per row). Returns how many were replaced.
+pub fn replace_bodies(conn: &mut DbConnection, batch: &[(MessageId, u32, Sealed)]) -> Result<usize, StoreError> {
+    conn.transaction(|conn| {
+        batch
+            .iter()
+            .try_fold(0, |done, (id, old_key, new)| Ok(done + usize::from(replace_body(conn, id, *old_key, new)?)))
+    })
+}
+
 /// Swaps in a re-sealed body, only if the row is still sealed under `old_key` (so two servers
 /// re-encrypting at once cannot undo each other). Returns whether it was replaced.
 pub fn replace_body(conn: &mut DbConnection, id: &MessageId, old_key: u32, new: &Sealed) -> Result<bool, StoreError> {

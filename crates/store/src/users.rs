@@ -122,6 +122,16 @@ pub fn emails_not_under(conn: &mut DbConnection, active: u32, limit: i64) -> Res
         .collect()
 }
 
+/// Swaps in re-sealed emails `(user, key it was read under, new value)` in one transaction.
+/// Returns how many were replaced.
+pub fn replace_emails(conn: &mut DbConnection, batch: &[(UserId, u32, Sealed)]) -> Result<usize, StoreError> {
+    conn.transaction(|conn| {
+        batch
+            .iter()
+            .try_fold(0, |done, (user, old_key, new)| Ok(done + usize::from(replace_email(conn, user, *old_key, new)?)))
+    })
+}
+
 /// Swaps in a re-sealed email, only if the row still holds the value that was read (so two
 /// servers re-encrypting at once cannot undo each other). Returns whether it was replaced.
 pub fn replace_email(conn: &mut DbConnection, user: &UserId, old_key: u32, new: &Sealed) -> Result<bool, StoreError> {

@@ -23,35 +23,32 @@ struct Skipped {
 /// Re-seals one batch of bodies and one of emails; returns how many values it re-sealed.
 fn reencrypt_batch(sealer: &Sealer, store: &Store, skipped: &mut Skipped) -> Result<usize, palisade_store::StoreError> {
     let active = sealer.active_key();
-    let mut done = 0;
+    let mut bodies = Vec::new();
     for row in store.with_connection(|c| messages::bodies_not_under(c, active, BATCH))? {
         if skipped.bodies.contains(&row.id) {
             continue;
         }
         match sealer.reseal(&row.body, &body_aad(&row.id, &row.room), "messages", &row.id) {
-            Some(new) => {
-                done +=
-                    usize::from(store.with_connection(|c| messages::replace_body(c, &row.id, row.body.key_id, &new))?)
-            }
+            Some(new) => bodies.push((row.id, row.body.key_id, new)),
             None => {
                 skipped.bodies.insert(row.id);
             }
         }
     }
+    let mut emails = Vec::new();
     for row in store.with_connection(|c| users::emails_not_under(c, active, BATCH))? {
         if skipped.emails.contains(&row.user) {
             continue;
         }
         match sealer.reseal(&row.email, &email_aad(&row.user, &row.site_id), "users", &row.user) {
-            Some(new) => {
-                done +=
-                    usize::from(store.with_connection(|c| users::replace_email(c, &row.user, row.email.key_id, &new))?)
-            }
+            Some(new) => emails.push((row.user, row.email.key_id, new)),
             None => {
                 skipped.emails.insert(row.user);
             }
         }
     }
+    let done = store.with_connection(|c| messages::replace_bodies(c, &bodies))?
+        + store.with_connection(|c| users::replace_emails(c, &emails))?;
     Ok(done)
 }
 
