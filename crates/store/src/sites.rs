@@ -54,12 +54,10 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Site>, StoreError> {
     rows.into_iter().map(|row| load(conn, row)).collect()
 }
 
+/// Replaces the origins of a site with `origins`, which [`sorted`] has already deduplicated.
 fn replace_origins(conn: &mut DbConnection, site_id: &str, origins: &[String]) -> Result<(), StoreError> {
     diesel::delete(site_origins::table.filter(site_origins::site_id.eq(site_id))).execute(conn)?;
-    let mut unique: Vec<&String> = origins.iter().collect();
-    unique.sort();
-    unique.dedup();
-    for origin in unique {
+    for origin in origins {
         diesel::insert_into(site_origins::table)
             .values((site_origins::site_id.eq(site_id), site_origins::origin.eq(origin)))
             .execute(conn)?;
@@ -91,9 +89,10 @@ pub fn create(
             }
             other => other?,
         };
-        replace_origins(conn, &id_text, origins)?;
+        let origins = sorted(origins);
+        replace_origins(conn, &id_text, &origins)?;
         rooms::create_default(conn, &id)?;
-        Ok(Site { id, public_id: public_id.clone(), name: name.to_owned(), allowed_origins: sorted(origins) })
+        Ok(Site { id, public_id: public_id.clone(), name: name.to_owned(), allowed_origins: origins })
     })
 }
 
@@ -112,12 +111,13 @@ pub fn update(
             .optional()?
             .ok_or(StoreError::NotFound)?;
         diesel::update(sites::table.find(&id_text)).set(sites::name.eq(name)).execute(conn)?;
-        replace_origins(conn, &id_text, origins)?;
+        let origins = sorted(origins);
+        replace_origins(conn, &id_text, &origins)?;
         Ok(Site {
             id: ids::parse(&id_text)?,
             public_id: public_id.clone(),
             name: name.to_owned(),
-            allowed_origins: sorted(origins),
+            allowed_origins: origins,
         })
     })
 }
