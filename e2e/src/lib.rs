@@ -78,6 +78,7 @@ impl Stack {
         let data = tempfile::tempdir()?;
         let config = palisade_server::Config {
             listen: "127.0.0.1:0".into(),
+            metrics_listen: String::new(),
             public_url: "https://localhost".into(),
             data_dir: data.path().to_owned(),
             database_url: Some(Secret::new(db.url())),
@@ -94,7 +95,7 @@ impl Stack {
 
         let running = palisade_server::start(&config)?;
         let chat_origin = format!("https://localhost:{}", running.addr.port());
-        tokio::spawn(running.server);
+        tokio::spawn(running.run());
         let page = host_page::serve(host, repo_root().join("widget-app").join("demo"), chat_origin.clone())?;
         tokio::spawn(page);
         Ok(Self { chat_origin, host_page_url: format!("{host_origin}/"), _db: db, _data: data })

@@ -14,10 +14,12 @@ use thiserror::Error;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 
+use crate::audit::Audit;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::origins::OriginSet;
 use crate::sealing::{KeySetupError, Sealer};
-use crate::{extract, keys, openapi, routes, sealing, tls, ws};
+use crate::{extract, keys, metrics, openapi, routes, sealing, tls, ws};
 
 /// Everything request handlers share.
 #[derive(Debug)]
@@ -28,6 +30,8 @@ pub struct AppState {
     pub bus: Bus,
     pub origins: OriginSet,
     pub sealer: Arc<Sealer>,
+    pub audit: Audit,
+    pub metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, Error)]
@@ -55,17 +59,52 @@ const PASSWORD_QUEUE_WAIT: Duration = Duration::from_secs(2);
 const BUS_CAPACITY: usize = 1024;
 const ACCESS_TOKEN_KEY_BYTES: usize = 32;
 
-/// A started server.
+/// A started server: the API listener and, unless turned off, the metrics listener.
 pub struct Running {
     pub addr: SocketAddr,
     pub tls: bool,
-    pub server: actix_web::dev::Server,
+    pub metrics_addr: Option<SocketAddr>,
+    server: actix_web::dev::Server,
+    metrics: Option<actix_web::dev::Server>,
 }
 
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running").field("addr", &self.addr).field("tls", &self.tls).finish_non_exhaustive()
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .field("tls", &self.tls)
+            .field("metrics_addr", &self.metrics_addr)
+            .finish_non_exhaustive()
     }
+}
+
+impl Running {
+    /// Serves until the API server stops (on a signal, it drains first); the metrics listener
+    /// stops with it.
+    pub async fn run(self) -> std::io::Result<()> {
+        let Some(metrics) = self.metrics else { return self.server.await };
+        let handle = metrics.handle();
+        tokio::spawn(async move {
+            if let Err(error) = metrics.await {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+        let result = self.server.await;
+        handle.stop(false).await;
+        result
+    }
+}
+
+fn metrics_listener(
+    config: &Config,
+    metrics: Arc<Metrics>,
+) -> Result<Option<(SocketAddr, actix_web::dev::Server)>, StartError> {
+    if config.metrics_listen.is_empty() {
+        return Ok(None);
+    }
+    let listen_error = |source| StartError::Listen { addr: config.metrics_listen.clone(), source };
+    let listener = TcpListener::bind(&config.metrics_listen).map_err(listen_error)?;
+    metrics::serve(metrics, listener).map(Some).map_err(listen_error)
 }
 
 fn state(config: &Config) -> Result<AppState, StartError> {
@@ -83,8 +122,10 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         .map_err(|e| StartError::Setup(e.to_string()))?;
     let origins = OriginSet::default();
     origins.replace(store.with_connection(palisade_store::sites::all_allowed_origins)?);
-    let sealer = Arc::new(Sealer::load(config, &store)?);
-    Ok(AppState { store, passwords, tokens, bus: Bus::new(BUS_CAPACITY), origins, sealer })
+    let metrics = Arc::new(Metrics::default());
+    let audit = Audit::spawn(store.clone(), Arc::clone(&metrics));
+    let sealer = Arc::new(Sealer::load(config, &store, audit.clone())?);
+    Ok(AppState { store, passwords, tokens, bus: Bus::new(BUS_CAPACITY), origins, sealer, audit, metrics })
 }
 
 fn cors(origins: OriginSet) -> Cors {
@@ -117,7 +158,8 @@ fn spawn_origin_refresh(state: Arc<AppState>) {
 pub fn start(config: &Config) -> Result<Running, StartError> {
     let state = web::Data::new(state(config)?);
     spawn_origin_refresh(state.clone().into_inner());
-    sealing::spawn_maintenance(Arc::clone(&state.sealer), state.store.clone());
+    sealing::spawn_maintenance(Arc::clone(&state.sealer), state.store.clone(), Arc::clone(&state.metrics));
+    let metrics = metrics_listener(config, Arc::clone(&state.metrics))?;
     let tls = tls::server_config(config)?;
     let listener = TcpListener::bind(&config.listen)
         .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?;
@@ -141,6 +183,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
         app.service(routes::widget::service(widget_dir.clone()))
             .default_service(web::to(routes::not_found))
             .wrap(cors(state.origins.clone()))
+            .wrap(actix_web::middleware::from_fn(metrics::observe))
     };
     let server = HttpServer::new(factory).client_request_timeout(Duration::from_secs(10)).shutdown_timeout(10);
     let is_tls = tls.is_some();
@@ -150,7 +193,8 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
     }
     .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?
     .run();
-    Ok(Running { addr, tls: is_tls, server })
+    let (metrics_addr, metrics) = metrics.unzip();
+    Ok(Running { addr, tls: is_tls, metrics_addr, server, metrics })
 }
 
 fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {

@@ -109,7 +109,7 @@ fn serve(config: &Config) -> Result<(), String> {
         let running = crate::start(config).map_err(|e| e.to_string())?;
         let scheme = if running.tls { "https" } else { "http" };
         tracing::info!(addr = %running.addr, public_url = %config.public_url, "listening on {scheme}://{}", running.addr);
-        running.server.await.map_err(|e| e.to_string())
+        running.run().await.map_err(|e| e.to_string())
     })
 }
 

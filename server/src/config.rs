@@ -67,6 +67,9 @@ impl std::fmt::Debug for Secret {
 pub struct Config {
     /// Address to listen on, e.g. `127.0.0.1:8443`; port 0 picks a free one.
     pub listen: String,
+    /// Plain-HTTP address of the Prometheus `/metrics` listener; keep it on loopback or a
+    /// private network. Empty turns it off.
+    pub metrics_listen: String,
     /// The URL people reach the server at; the access-token issuer.
     pub public_url: String,
     /// Where the SQLite database, generated keys and the development certificate live.
@@ -94,6 +97,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8443".into(),
+            metrics_listen: "127.0.0.1:9464".into(),
             public_url: "https://localhost:8443".into(),
             data_dir: "data".into(),
             database_url: None,

@@ -1,11 +1,13 @@
 //! The Palisade chat server: configuration, the HTTP API, WebSocket delivery, and the CLI.
 
 pub mod app;
+mod audit;
 pub mod cli;
 pub mod config;
 mod error;
 mod extract;
 mod keys;
+mod metrics;
 mod openapi;
 mod origins;
 mod routes;

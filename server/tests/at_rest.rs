@@ -126,6 +126,19 @@ async fn a_ciphertext_moved_to_another_row_does_not_open_and_nothing_else_breaks
     assert_eq!((page.messages[1].body.as_str(), page.messages[1].unavailable), ("", true));
     assert_eq!(send(&mut socket, room, "third").await, 3);
     assert!(app.is_healthy().await);
+
+    // The operator sees which row failed, in the audit trail and the metrics.
+    let failures = app.audit_events("crypt_decrypt_fail").await;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let details: serde_json::Value = serde_json::from_str(&failures[0].details).unwrap();
+    assert_eq!(details["table"], "messages");
+    assert_eq!(details["row"], page.messages[1].id.to_string());
+    assert_eq!(failures[0].outcome, "failure");
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"palisade_audit_events_total{event="crypt_decrypt_fail",outcome="failure"} 1"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -190,6 +203,20 @@ async fn keys_rotate_under_load_and_the_old_key_retires_only_when_unused() {
     let (ok, out) = keys(&app, &["retire", "1"]);
     assert!(ok, "{out}");
 
+    // The progress is in the metrics too: 90 bodies and one email under key 2, none left.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = app.metrics().await;
+        let done = metrics.contains(r#"palisade_sealed_values{key="2"} 91"#)
+            && metrics.contains("palisade_reencrypt_remaining 0")
+            && !metrics.contains("palisade_reencrypted_values_total 0");
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "metrics never showed the finished re-encryption:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
     let page = history(&app, &token, room).await;
     assert_eq!(page.messages.len(), 90);
     assert!(page.messages.iter().all(|m| !m.unavailable && !m.body.is_empty()));
@@ -220,8 +247,8 @@ async fn the_kek_can_be_replaced_and_the_old_one_then_opens_nothing() {
     config.kek_file = Some(new_kek);
     config.listen = "127.0.0.1:0".into();
     let running = palisade_server::start(&config).unwrap();
-    tokio::spawn(running.server);
     let restarted = format!("http://{}", running.addr);
+    tokio::spawn(running.run());
     let page: HistoryPage = app
         .http
         .get(format!("{restarted}/api/v1/rooms/{room}/messages"))

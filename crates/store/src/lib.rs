@@ -3,6 +3,7 @@
 //! Repository functions are synchronous and take a [`DbConnection`]; [`Store::interact`] runs
 //! them on the blocking pool so async request handlers never wait on the database directly.
 
+pub mod audit;
 mod connection;
 mod error;
 mod ids;

@@ -204,9 +204,20 @@ pub struct SealedBody {
 }
 
 /// Up to `limit` bodies sealed under a key other than `active`.
-pub fn bodies_not_under(conn: &mut DbConnection, active: u32, limit: i64) -> Result<Vec<SealedBody>, StoreError> {
-    messages::table
-        .filter(messages::body_key_id.ne(ids::key_id_to_db(active)?))
+/// Bodies sealed under any key but `active`, in id order after `after`: walking on from the last
+/// id seen gets past values that could not be re-sealed instead of fetching them again.
+pub fn bodies_not_under(
+    conn: &mut DbConnection,
+    active: u32,
+    after: Option<&MessageId>,
+    limit: i64,
+) -> Result<Vec<SealedBody>, StoreError> {
+    let mut query = messages::table.filter(messages::body_key_id.ne(ids::key_id_to_db(active)?)).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(messages::id.gt(ids::to_text(&after.0)));
+    }
+    query
+        .order(messages::id.asc())
         .select((messages::id, messages::room_id, messages::body_key_id, messages::body_sealed))
         .limit(limit)
         .load::<(String, String, i32, Vec<u8>)>(conn)?

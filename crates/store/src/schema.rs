@@ -70,4 +70,18 @@ diesel::joinable!(rooms -> sites (site_id));
 diesel::joinable!(messages -> rooms (room_id));
 diesel::joinable!(messages -> users (author_id));
 
-diesel::allow_tables_to_appear_in_same_query!(sites, site_origins, users, rooms, messages, vault_keys);
+diesel::allow_tables_to_appear_in_same_query!(sites, site_origins, users, rooms, messages, vault_keys, audit_events);
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> BigInt,
+        event -> Text,
+        outcome -> Text,
+        site_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        details -> Text,
+    }
+}

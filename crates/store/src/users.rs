@@ -105,9 +105,20 @@ pub struct SealedEmail {
 }
 
 /// Up to `limit` emails sealed under a key other than `active`.
-pub fn emails_not_under(conn: &mut DbConnection, active: u32, limit: i64) -> Result<Vec<SealedEmail>, StoreError> {
-    users::table
-        .filter(users::email_key_id.ne(ids::key_id_to_db(active)?))
+/// Emails sealed under any key but `active`, in id order after `after` (see
+/// `messages::bodies_not_under`).
+pub fn emails_not_under(
+    conn: &mut DbConnection,
+    active: u32,
+    after: Option<&UserId>,
+    limit: i64,
+) -> Result<Vec<SealedEmail>, StoreError> {
+    let mut query = users::table.filter(users::email_key_id.ne(ids::key_id_to_db(active)?)).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(ids::to_text(&after.0)));
+    }
+    query
+        .order(users::id.asc())
         .select((users::id, users::site_id, users::email_key_id, users::email_sealed))
         .limit(limit)
         .load::<(String, String, i32, Vec<u8>)>(conn)?

@@ -195,13 +195,13 @@ fn keys_rotate_atomically_and_usage_follows_re_encryption() {
     assert_eq!(states, [(1, "decrypt_only".to_owned()), (2, "active".to_owned())]);
     assert_eq!(f.store.with_connection(|c| vault_keys::not_under(c, 2)).unwrap(), Usage { messages: 2, users: 1 });
 
-    let pending = f.store.with_connection(|c| messages::bodies_not_under(c, 2, 1)).unwrap();
+    let pending = f.store.with_connection(|c| messages::bodies_not_under(c, 2, None, 1)).unwrap();
     assert_eq!(pending.len(), 1);
     let resealed = sealed(2, "resealed");
     assert!(f.store.with_connection(|c| messages::replace_body(c, &pending[0].id, 1, &resealed)).unwrap());
     // A second re-encryptor that read the same old value loses the race harmlessly.
     assert!(!f.store.with_connection(|c| messages::replace_body(c, &pending[0].id, 1, &sealed(2, "late"))).unwrap());
-    let emails = f.store.with_connection(|c| users::emails_not_under(c, 2, 10)).unwrap();
+    let emails = f.store.with_connection(|c| users::emails_not_under(c, 2, None, 10)).unwrap();
     assert_eq!(emails.len(), 1);
     assert!(f.store.with_connection(|c| users::replace_email(c, &emails[0].user, 1, &sealed(2, "e"))).unwrap());
 

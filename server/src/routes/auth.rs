@@ -8,6 +8,7 @@ use palisade_protocol::{ErrorBody, ErrorCode, SitePublicId, UserId};
 use palisade_store::{StoreError, sites, users};
 
 use crate::app::AppState;
+use crate::audit::{AuditEvent, Client, Outcome};
 use crate::error::ApiError;
 use crate::origins;
 
@@ -75,7 +76,12 @@ pub async fn register(
         }
         Err(other) => return Err(other.into()),
     };
-    tracing::info!(event = "user_created", user = %user.id, site = %site.public_id, "account registered");
+    state.audit.record(
+        AuditEvent::new("user_created", Outcome::Success)
+            .with_site(site.id)
+            .with_actor(user.id)
+            .with_client(Client::of(&req)),
+    );
     Ok(HttpResponse::Created().json(token_response(&state, user.id, site.public_id)?))
 }
 
@@ -110,24 +116,36 @@ pub async fn login(
     }
     let (email_index, site_id) = (state.sealer.email_index(&site.id, &body.email), site.id);
     let credentials = state.store.interact(move |conn| users::find_credentials(conn, &site_id, &email_index)).await?;
+    let client = Client::of(&req);
     let Some(credentials) = credentials else {
         state.passwords.verify_absent(body.password).await?;
-        return Err(login_failed(&site.public_id));
+        return Err(login_failed(&state, &site, None, client));
     };
     let user = credentials.user;
     match state.passwords.verify(body.password, credentials.password_hash).await? {
-        Verified::No => return Err(login_failed(&site.public_id)),
+        Verified::No => return Err(login_failed(&state, &site, Some(user.id), client)),
         Verified::Yes => {}
         Verified::YesRehashed(hash) => {
             let id = user.id;
             state.store.interact(move |conn| users::set_password_hash(conn, &id, &hash)).await?;
         }
     }
-    tracing::info!(event = "authn_login_success", user = %user.id, site = %site.public_id, "signed in");
+    state.audit.record(
+        AuditEvent::new("authn_login_success", Outcome::Success)
+            .with_site(site.id)
+            .with_actor(user.id)
+            .with_client(client),
+    );
     Ok(HttpResponse::Ok().json(token_response(&state, user.id, site.public_id)?))
 }
 
-fn login_failed(site: &SitePublicId) -> ApiError {
-    tracing::info!(event = "authn_login_fail", site = %site, "wrong email or password");
+/// `user` is the account the email named, if any: the audit trail may tell them apart even though
+/// the response never does.
+fn login_failed(state: &AppState, site: &sites::Site, user: Option<UserId>, client: Client) -> ApiError {
+    let mut event = AuditEvent::new("authn_login_fail", Outcome::Failure).with_site(site.id).with_client(client);
+    if let Some(user) = user {
+        event = event.with_actor(user);
+    }
+    state.audit.record(event.with_detail("reason", if user.is_some() { "wrong_password" } else { "unknown_account" }));
     ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password")
 }

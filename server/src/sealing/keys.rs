@@ -9,6 +9,7 @@ use palisade_store::{Store, StoreError};
 use palisade_vault::{BlindIndexKey, DekState, Kek, KeyFileError, Keyring, KeyringError, WrappedDek};
 
 use super::Sealer;
+use crate::audit::Audit;
 use crate::config::Config;
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +86,7 @@ impl Sealer {
     /// The keys for `config`: on a fresh database a KEK (unless one was configured) and a first
     /// data key are created; otherwise the stored data keys must unwrap under the KEK, or the
     /// server refuses to start rather than write data nobody could read.
-    pub fn load(config: &Config, store: &Store) -> Result<Self, KeySetupError> {
+    pub fn load(config: &Config, store: &Store, audit: Audit) -> Result<Self, KeySetupError> {
         let (kek_path, kek_configured) = kek_path(config);
         let stored = store.with_connection(vault_keys::list)?;
         let keyring = if stored.is_empty() {
@@ -110,7 +111,7 @@ impl Sealer {
             Err(KeyFileError::Missing { .. }) => return Err(KeySetupError::IndexKeyMissing { path: index_path }),
             other => other?,
         };
-        Ok(Self { keyring: RwLock::new(keyring), index, kek_path })
+        Ok(Self { keyring: RwLock::new(keyring), index, kek_path, audit })
     }
 
     /// Re-reads the stored data keys when they changed (a rotation or retirement by

@@ -15,11 +15,14 @@ use palisade_store::Sealed;
 use palisade_vault::{Aad, BlindIndexKey, Keyring};
 use uuid::Uuid;
 
+use crate::audit::{Audit, AuditEvent, Outcome};
+
 /// Seals and opens stored values with the current keyring.
 pub struct Sealer {
     keyring: RwLock<Keyring>,
     index: BlindIndexKey,
     kek_path: PathBuf,
+    audit: Audit,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -62,7 +65,13 @@ impl Sealer {
         match self.keyring().open(&sealed.bytes, aad) {
             Ok(plaintext) => Some(plaintext.to_vec()),
             Err(error) => {
-                tracing::warn!(event = "crypt_decrypt_fail", table, row = %row, %error, "a stored value did not open");
+                self.audit.record(
+                    AuditEvent::new("crypt_decrypt_fail", Outcome::Failure)
+                        .with_detail("table", table)
+                        .with_detail("row", row.to_string())
+                        .with_detail("key", sealed.key_id)
+                        .with_detail("error", error.to_string()),
+                );
                 None
             }
         }

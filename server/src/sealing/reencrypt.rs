@@ -9,22 +9,47 @@ use std::time::{Duration, Instant};
 use palisade_store::{Store, messages, users, vault_keys};
 
 use super::{Sealer, body_aad, email_aad};
+use crate::metrics::Metrics;
 
 const EVERY: Duration = Duration::from_secs(5);
 const BATCH: i64 = 200;
 
-/// Rows that did not open in this pass; they are reported once and skipped, not retried forever.
+/// Rows that did not open. They are reported once per process and then passed over, not
+/// retried (and re-reported) every few seconds.
 #[derive(Default)]
 struct Skipped {
     bodies: HashSet<palisade_protocol::MessageId>,
     emails: HashSet<palisade_protocol::UserId>,
 }
 
-/// Re-seals one batch of bodies and one of emails; returns how many values it re-sealed.
-fn reencrypt_batch(sealer: &Sealer, store: &Store, skipped: &mut Skipped) -> Result<usize, palisade_store::StoreError> {
+/// Where a pass has got to in each table.
+#[derive(Default)]
+struct Cursor {
+    bodies: Option<palisade_protocol::MessageId>,
+    emails: Option<palisade_protocol::UserId>,
+}
+
+/// What one batch did.
+#[derive(Debug, PartialEq, Eq)]
+struct Batch {
+    /// Rows read (a batch that read none ends the pass).
+    seen: usize,
+    resealed: usize,
+}
+
+/// Re-seals the next batch of bodies and of emails after `cursor`.
+fn reencrypt_batch(
+    sealer: &Sealer,
+    store: &Store,
+    skipped: &mut Skipped,
+    cursor: &mut Cursor,
+) -> Result<Batch, palisade_store::StoreError> {
     let active = sealer.active_key();
+    let rows = store.with_connection(|c| messages::bodies_not_under(c, active, cursor.bodies.as_ref(), BATCH))?;
+    let mut seen = rows.len();
+    cursor.bodies = rows.last().map(|row| row.id).or(cursor.bodies);
     let mut bodies = Vec::new();
-    for row in store.with_connection(|c| messages::bodies_not_under(c, active, BATCH))? {
+    for row in rows {
         if skipped.bodies.contains(&row.id) {
             continue;
         }
@@ -35,8 +60,11 @@ fn reencrypt_batch(sealer: &Sealer, store: &Store, skipped: &mut Skipped) -> Res
             }
         }
     }
+    let rows = store.with_connection(|c| users::emails_not_under(c, active, cursor.emails.as_ref(), BATCH))?;
+    seen += rows.len();
+    cursor.emails = rows.last().map(|row| row.user).or(cursor.emails);
     let mut emails = Vec::new();
-    for row in store.with_connection(|c| users::emails_not_under(c, active, BATCH))? {
+    for row in rows {
         if skipped.emails.contains(&row.user) {
             continue;
         }
@@ -47,23 +75,31 @@ fn reencrypt_batch(sealer: &Sealer, store: &Store, skipped: &mut Skipped) -> Res
             }
         }
     }
-    let done = store.with_connection(|c| messages::replace_bodies(c, &bodies))?
+    let resealed = store.with_connection(|c| messages::replace_bodies(c, &bodies))?
         + store.with_connection(|c| users::replace_emails(c, &emails))?;
-    Ok(done)
+    Ok(Batch { seen, resealed })
 }
 
-/// Re-seals everything under older keys, logging progress; returns the count re-sealed.
-fn reencrypt_all(sealer: &Sealer, store: &Store) -> Result<usize, palisade_store::StoreError> {
+/// Re-seals everything under older keys, reporting progress in the log and the metrics;
+/// returns the count re-sealed.
+fn reencrypt_all(
+    sealer: &Sealer,
+    store: &Store,
+    skipped: &mut Skipped,
+    metrics: &Metrics,
+) -> Result<usize, palisade_store::StoreError> {
     let started = Instant::now();
-    let mut skipped = Skipped::default();
+    let mut cursor = Cursor::default();
     let mut total = 0;
     loop {
-        let done = reencrypt_batch(sealer, store, &mut skipped)?;
-        if done == 0 {
+        let batch = reencrypt_batch(sealer, store, skipped, &mut cursor)?;
+        if batch.seen == 0 {
             break;
         }
-        total += done;
+        total += batch.resealed;
+        metrics.reencrypted(batch.resealed);
         let left = store.with_connection(|c| vault_keys::not_under(c, sealer.active_key()))?;
+        metrics.reencrypt_progress(left.total());
         tracing::info!(resealed = total, remaining = left.total(), "re-encrypting under the active data key");
     }
     if total > 0 {
@@ -73,24 +109,53 @@ fn reencrypt_all(sealer: &Sealer, store: &Store) -> Result<usize, palisade_store
     Ok(total)
 }
 
+/// How often the per-key counts are refreshed when there is nothing to re-encrypt: counting
+/// every row is not free on a large database.
+const COUNT_EVERY: Duration = Duration::from_secs(60);
+
+fn count_per_key(sealer: &Sealer, store: &Store, metrics: &Metrics) -> Result<(), palisade_store::StoreError> {
+    let mut per_key = Vec::new();
+    for (id, _) in sealer.keyring().key_states() {
+        per_key.push((id, store.with_connection(|c| vault_keys::usage(c, id))?.total()));
+    }
+    let remaining = per_key.iter().filter(|(id, _)| *id != sealer.active_key()).map(|(_, n)| n).sum();
+    metrics.key_usage(&per_key, remaining);
+    Ok(())
+}
+
 /// Every few seconds: reload rotated keys, then re-encrypt what is left under older ones.
-pub fn spawn_maintenance(sealer: Arc<Sealer>, store: Store) {
+pub fn spawn_maintenance(sealer: Arc<Sealer>, store: Store, metrics: Arc<Metrics>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(EVERY);
+        let skipped = Arc::new(std::sync::Mutex::new(Skipped::default()));
+        let mut last_count: Option<Instant> = None;
         loop {
             every.tick().await;
-            let (sealer, store) = (Arc::clone(&sealer), store.clone());
+            let (sealer, store, metrics, skipped) =
+                (Arc::clone(&sealer), store.clone(), Arc::clone(&metrics), Arc::clone(&skipped));
+            let count_due = last_count.is_none_or(|at| at.elapsed() >= COUNT_EVERY);
             let pass = tokio::task::spawn_blocking(move || {
-                if let Err(error) = sealer.reload(&store) {
-                    tracing::error!(%error, "could not reload data keys; keeping the current ones");
+                let reloaded = match sealer.reload(&store) {
+                    Ok(changed) => changed,
+                    Err(error) => {
+                        tracing::error!(%error, "could not reload data keys; keeping the current ones");
+                        false
+                    }
+                };
+                let mut skipped = skipped.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let resealed = reencrypt_all(&sealer, &store, &mut skipped, &metrics)?;
+                let counted = count_due || reloaded || resealed > 0;
+                if counted {
+                    count_per_key(&sealer, &store, &metrics)?;
                 }
-                reencrypt_all(&sealer, &store)
+                Ok::<_, palisade_store::StoreError>(counted)
             })
             .await;
             match pass {
                 Ok(Err(error)) => tracing::warn!(%error, "re-encryption pass failed; will retry"),
                 Err(error) => tracing::error!(%error, "re-encryption task failed"),
-                Ok(Ok(_)) => {}
+                Ok(Ok(true)) => last_count = Some(Instant::now()),
+                Ok(Ok(false)) => {}
             }
         }
     });
@@ -106,17 +171,13 @@ mod tests {
     use palisade_store::{rooms, sites};
     use uuid::Uuid;
 
-    #[test]
-    fn re_encryption_interrupted_midway_resumes_after_a_restart() {
-        let db = TestDatabase::create();
-        let data = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: data.path().to_owned(),
-            database_url: Some(crate::config::Secret::new(db.url())),
-            ..Config::default()
-        };
-        let store = Store::open(db.url(), 2).unwrap();
-        let sealer = Sealer::load(&config, &store).unwrap();
+    fn load_sealer(config: &Config, store: &Store) -> Sealer {
+        Sealer::load(config, store, crate::audit::Audit::detached(Arc::default())).unwrap()
+    }
+
+    /// A site, one user and `total` messages, of which the first `unreadable` are sealed for
+    /// another room and so cannot open.
+    fn fill(sealer: &Sealer, store: &Store, total: usize, unreadable: usize) -> palisade_protocol::RoomId {
         let site = store.with_connection(|c| sites::create(c, &"acme".parse().unwrap(), "Acme", &[])).unwrap();
         let room = store.with_connection(|c| rooms::list_for_site(c, &site.id)).unwrap()[0].id;
         let user = UserId(Uuid::new_v4());
@@ -131,10 +192,11 @@ mod tests {
             password_hash: "h",
         };
         store.with_connection(|c| users::create(c, &new_user)).unwrap();
-        let total = 450;
+        let elsewhere = palisade_protocol::RoomId(Uuid::new_v4());
         for n in 0..total {
             let id = MessageId(Uuid::new_v4());
-            let body = sealer.seal_body(&id, &room, &format!("message {n}")).unwrap();
+            let sealed_for = if n < unreadable { elsewhere } else { room };
+            let body = sealer.seal_body(&id, &sealed_for, &format!("message {n}")).unwrap();
             let new = messages::NewMessage {
                 id,
                 room,
@@ -145,16 +207,37 @@ mod tests {
             };
             store.with_connection(|c| messages::append(c, &new)).unwrap();
         }
+        room
+    }
+
+    fn config(db: &TestDatabase, data: &std::path::Path) -> Config {
+        Config {
+            data_dir: data.to_owned(),
+            database_url: Some(crate::config::Secret::new(db.url())),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn re_encryption_interrupted_midway_resumes_after_a_restart() {
+        let db = TestDatabase::create();
+        let data = tempfile::tempdir().unwrap();
+        let config = config(&db, data.path());
+        let store = Store::open(db.url(), 2).unwrap();
+        let sealer = load_sealer(&config, &store);
+        let total = 450;
+        let room = fill(&sealer, &store, total, 0);
 
         admin::rotate(&config, &store).unwrap();
         assert!(sealer.reload(&store).unwrap());
-        let first_batch = reencrypt_batch(&sealer, &store, &mut Skipped::default()).unwrap();
+        let first_batch =
+            reencrypt_batch(&sealer, &store, &mut Skipped::default(), &mut Cursor::default()).unwrap().resealed;
         assert_eq!(first_batch, BATCH as usize + 1, "one batch of bodies and the one email");
         drop(sealer); // the process dies here
 
-        let restarted = Sealer::load(&config, &store).unwrap();
+        let restarted = load_sealer(&config, &store);
         assert_eq!(restarted.active_key(), 2);
-        let rest = reencrypt_all(&restarted, &store).unwrap();
+        let rest = reencrypt_all(&restarted, &store, &mut Skipped::default(), &Metrics::default()).unwrap();
         assert_eq!(first_batch + rest, total + 1);
         assert_eq!(store.with_connection(|c| vault_keys::not_under(c, 2)).unwrap().total(), 0);
         let (page, _) = store.with_connection(|c| messages::page(c, &room, messages::Cursor::After(0), 100)).unwrap();
@@ -163,5 +246,27 @@ mod tests {
             assert!(restarted.open_body(&message.id, &message.room, &message.body).is_some());
         }
         admin::retire(&config, &store, 1).unwrap();
+    }
+
+    #[test]
+    fn values_that_do_not_open_are_passed_over_not_retried_forever() {
+        let db = TestDatabase::create();
+        let data = tempfile::tempdir().unwrap();
+        let config = config(&db, data.path());
+        let store = Store::open(db.url(), 2).unwrap();
+        let sealer = load_sealer(&config, &store);
+        // More unreadable rows than one batch holds, and they come first.
+        let unreadable = BATCH as usize + 50;
+        fill(&sealer, &store, unreadable + 100, unreadable);
+        admin::rotate(&config, &store).unwrap();
+        sealer.reload(&store).unwrap();
+
+        let metrics = Metrics::default();
+        let mut skipped = Skipped::default();
+        assert_eq!(reencrypt_all(&sealer, &store, &mut skipped, &metrics).unwrap(), 100 + 1);
+        assert_eq!(skipped.bodies.len(), unreadable);
+        assert_eq!(store.with_connection(|c| vault_keys::not_under(c, 2)).unwrap().total(), unreadable as u64);
+        assert_eq!(reencrypt_all(&sealer, &store, &mut skipped, &metrics).unwrap(), 0, "nothing is retried");
+        assert!(metrics.encode().unwrap().contains(&format!("palisade_reencrypt_remaining {unreadable}")));
     }
 }

@@ -114,6 +114,7 @@ pub async fn run(state: Arc<AppState>, site: sites::Site, mut socket: Session, m
     if !send(&mut socket, &ServerFrame::Ready { user: user.clone() }).await {
         return;
     }
+    let _open = state.metrics.socket_opened();
     let (live_tx, mut live_rx) = mpsc::channel(OUTBOUND_QUEUE);
     let mut conn = Connection { state, site, socket, user, rooms: HashMap::new(), live_tx };
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
@@ -354,6 +355,7 @@ impl Connection {
         // The Ack goes out only now that the message is committed.
         self.reply(ServerFrame::Ack { client_id, id: stored.id, seq: stored.seq }).await?;
         if let Appended::New(message) = appended {
+            self.state.metrics.message_sent();
             self.state.bus.publish(message_view(&self.state.sealer, message));
         }
         Ok(())

@@ -23,6 +23,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
     pub base: String,
     pub http: reqwest::Client,
     pub config: Config,
@@ -33,6 +34,7 @@ pub struct TestApp {
 pub fn test_config(db: &TestDatabase, data: &std::path::Path, tls: TlsMode) -> Config {
     Config {
         listen: "127.0.0.1:0".into(),
+        metrics_listen: "127.0.0.1:0".into(),
         public_url: "https://chat.test".into(),
         data_dir: data.to_owned(),
         database_url: Some(palisade_server::config::Secret::new(db.url())),
@@ -65,11 +67,12 @@ impl TestApp {
         let config = test_config(&db, data.path(), tls);
         add_sites(&config);
         let running = palisade_server::start(&config).unwrap();
-        tokio::spawn(running.server);
+        let metrics_addr = running.metrics_addr.unwrap();
         let scheme = if running.tls { "https" } else { "http" };
-        let base = format!("{scheme}://{}", running.addr);
+        let (addr, base) = (running.addr, format!("{scheme}://{}", running.addr));
+        tokio::spawn(running.run());
         let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
-        Self { addr: running.addr, base, http, config, _db: db, _data: data }
+        Self { addr, metrics_addr, base, http, config, _db: db, _data: data }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -133,6 +136,29 @@ impl TestApp {
         match socket.recv().await {
             ServerFrame::Ready { .. } => socket,
             other => panic!("expected ready, got {other:?}"),
+        }
+    }
+
+    /// The Prometheus text the metrics listener serves.
+    pub async fn metrics(&self) -> String {
+        let response = self.http.get(format!("http://{}/metrics", self.metrics_addr)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
+    /// The audit events named `event`, newest first, waiting up to 5 s for at least one (the
+    /// trail is written in the background).
+    pub async fn audit_events(&self, event: &str) -> Vec<palisade_store::audit::AuditRecord> {
+        let store = palisade_store::Store::open(self.config.database_url().expose(), 1).unwrap();
+        let query =
+            palisade_store::audit::AuditQuery { event: Some(event.to_owned()), limit: 100, ..Default::default() };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let found = store.with_connection(|c| palisade_store::audit::query(c, &query)).unwrap();
+            if !found.is_empty() || std::time::Instant::now() > deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

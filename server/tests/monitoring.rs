@@ -1,0 +1,118 @@
+//! What an operator sees: the audit trail and the Prometheus metrics.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use palisade_protocol::ws::{ClientFrame, ServerFrame};
+use palisade_protocol::{ClientMessageId, RoomId};
+use serde_json::json;
+use support::{PASSWORD, SITE, TestApp};
+use uuid::Uuid;
+
+async fn login(app: &TestApp, email: &str, password: &str) -> u16 {
+    let response = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .header("origin", support::ORIGIN)
+        .header("user-agent", "audit-test/1.0")
+        .json(&json!({"site": SITE, "email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+/// Waits until the scraped metrics satisfy `ok`.
+async fn metrics_until(app: &TestApp, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = app.metrics().await;
+        if ok(&metrics) {
+            return metrics;
+        }
+        assert!(Instant::now() < deadline, "metrics never showed {what}:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn sign_ins_land_in_the_audit_trail_without_secrets() {
+    let app = TestApp::spawn().await;
+    app.token("ada@example.org", "Ada").await;
+    let wrong = "not the password at all";
+    assert_eq!(login(&app, "ada@example.org", wrong).await, 401);
+    assert_eq!(login(&app, "nobody@example.org", wrong).await, 401);
+    assert_eq!(login(&app, "ada@example.org", PASSWORD).await, 200);
+
+    let mut failures = app.audit_events("authn_login_fail").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while failures.len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        failures = app.audit_events("authn_login_fail").await;
+    }
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    let reasons: Vec<String> = failures.iter().map(|f| f.details.clone()).collect();
+    assert!(reasons.contains(&r#"{"reason":"unknown_account"}"#.to_owned()), "{reasons:?}");
+    assert!(reasons.contains(&r#"{"reason":"wrong_password"}"#.to_owned()), "{reasons:?}");
+    let success = app.audit_events("authn_login_success").await;
+    assert_eq!(success.len(), 1);
+    let event = &success[0];
+    assert!(event.actor_id.is_some() && event.site_id.is_some());
+    assert_eq!(event.outcome, "success");
+    assert_eq!(event.ip.as_deref(), Some("127.0.0.0"), "only the network of the address is kept");
+    assert_eq!(event.user_agent.as_deref(), Some("audit-test/1.0"));
+
+    for record in failures.iter().chain(&success) {
+        let stored = format!("{record:?}");
+        for secret in [PASSWORD, wrong, "ada@example.org", "nobody@example.org"] {
+            assert!(!stored.contains(secret), "the audit trail holds {secret:?}: {stored}");
+        }
+    }
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"palisade_audit_events_total{event="authn_login_fail",outcome="failure"} 2"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_sockets_and_messages() {
+    let app = TestApp::spawn().await;
+    let token = app.token("ada@example.org", "Ada").await;
+    for _ in 0..2 {
+        // Two different raw paths, one route: the label must be the pattern.
+        let path = format!("/api/v1/rooms/{}/messages", Uuid::new_v4());
+        assert_eq!(app.get_authed(&path, &token).await.status(), 404);
+    }
+    let room: RoomId = app.default_room(&token).await;
+    let mut socket = app.ws(&token).await;
+    let client_id = ClientMessageId(Uuid::new_v4());
+    socket.send(&ClientFrame::Send { room, client_id, body: "counted".into() }).await;
+    assert!(matches!(socket.recv().await, ServerFrame::Ack { .. }));
+
+    let metrics = metrics_until(&app, "the open socket", |m| m.contains("palisade_websockets_open 1")).await;
+    assert!(
+        metrics.contains(
+            r#"palisade_http_requests_total{method="GET",route="/api/v1/rooms/{id}/messages",status="404"} 2"#
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("palisade_messages_sent_total 1"), "{metrics}");
+    assert!(metrics.contains(r#"palisade_http_request_duration_seconds_count{route="/api/v1/auth/register"} 1"#));
+    assert!(!metrics.contains(&room.to_string()), "raw ids must never become labels");
+
+    drop(socket);
+    metrics_until(&app, "the closed socket", |m| m.contains("palisade_websockets_open 0")).await;
+}
+
+#[tokio::test]
+async fn metrics_have_their_own_listener_and_the_api_does_not_serve_them() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.http.get(app.url("/metrics")).send().await.unwrap().status(), 404);
+    let api_on_metrics = app.http.get(format!("http://{}/api/v1/rooms", app.metrics_addr)).send().await.unwrap();
+    assert_eq!(api_on_metrics.status(), 404);
+    let scrape = app.http.get(format!("http://{}/metrics", app.metrics_addr)).send().await.unwrap();
+    assert_eq!(scrape.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+}
