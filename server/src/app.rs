@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use palisade_auth::{AccessTokens, PasswordHasher};
 use palisade_bus::Bus;
 use palisade_store::Store;
+use palisade_vault::SigningKey;
 use thiserror::Error;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
@@ -19,7 +20,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::origins::OriginSet;
 use crate::sealing::{KeySetupError, Sealer};
-use crate::{extract, keys, metrics, openapi, routes, sealing, tls, ws};
+use crate::{extract, metrics, openapi, private_files, routes, sealing, tls, ws};
 
 /// Everything request handlers share.
 #[derive(Debug)]
@@ -38,8 +39,10 @@ pub struct AppState {
 pub enum StartError {
     #[error("cannot open the database: {0}")]
     Store(#[from] palisade_store::StoreError),
-    #[error("key file: {0}")]
-    Key(#[from] keys::KeyFileError),
+    #[error(transparent)]
+    PrivateFile(#[from] private_files::PrivateFileError),
+    #[error("access-token signing key: {0}")]
+    SigningKey(#[from] palisade_vault::KeyFileError),
     #[error("encryption keys: {0}")]
     Vault(#[from] KeySetupError),
     #[error("TLS: {0}")]
@@ -57,7 +60,6 @@ const ORIGINS_REFRESH: Duration = Duration::from_secs(30);
 const PASSWORD_QUEUE_WAIT: Duration = Duration::from_secs(2);
 /// Room events buffered on the bus before a subscriber counts as lagging.
 const BUS_CAPACITY: usize = 1024;
-const ACCESS_TOKEN_KEY_BYTES: usize = 32;
 
 /// A started server: the API listener and, unless turned off, the metrics listener.
 pub struct Running {
@@ -108,16 +110,18 @@ fn metrics_listener(
 }
 
 fn state(config: &Config) -> Result<AppState, StartError> {
-    keys::private_dir(&config.data_dir)?;
+    private_files::private_dir(&config.data_dir)?;
     let store = Store::open(config.database_url().expose(), config.database_max_connections)?;
-    let key = match &config.access_token_key_file {
-        Some(path) => keys::read_key(path, ACCESS_TOKEN_KEY_BYTES)?,
-        None => {
-            keys::read_or_create_key(&config.data_dir.join("keys").join("access-token.key"), ACCESS_TOKEN_KEY_BYTES)?
-        }
+    let signing_key = match &config.access_token_key_file {
+        Some(path) => SigningKey::load(path)?,
+        None => SigningKey::load_or_create(config.data_dir.join("keys").join("access-token.key"))?,
     };
-    let tokens = AccessTokens::new(&key, config.public_url.clone(), Duration::from_secs(config.access_token_ttl_secs))
-        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let tokens = AccessTokens::new(
+        signing_key.expose_bytes(),
+        config.public_url.clone(),
+        Duration::from_secs(config.access_token_ttl_secs),
+    )
+    .map_err(|e| StartError::Setup(e.to_string()))?;
     let passwords = PasswordHasher::new(config.password_hash_concurrency, PASSWORD_QUEUE_WAIT)
         .map_err(|e| StartError::Setup(e.to_string()))?;
     let origins = OriginSet::default();

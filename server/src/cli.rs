@@ -114,7 +114,7 @@ fn serve(config: &Config) -> Result<(), String> {
 }
 
 fn open_store(config: &Config) -> Result<Store, String> {
-    crate::keys::private_dir(&config.data_dir).map_err(|e| e.to_string())?;
+    crate::private_files::private_dir(&config.data_dir).map_err(|e| e.to_string())?;
     Store::open(config.database_url().expose(), 2).map_err(|e| e.to_string())
 }
 

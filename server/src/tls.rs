@@ -9,7 +9,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use thiserror::Error;
 
 use crate::config::{Config, TlsMode};
-use crate::keys::{self, KeyFileError};
+use crate::private_files::{self, PrivateFileError};
 
 #[derive(Debug, Error)]
 pub enum TlsError {
@@ -22,7 +22,7 @@ pub enum TlsError {
     #[error("could not generate the development certificate: {0}")]
     Generate(#[from] rcgen::Error),
     #[error(transparent)]
-    KeyFile(#[from] KeyFileError),
+    PrivateFile(#[from] PrivateFileError),
     #[error("TLS setup failed: {0}")]
     Rustls(#[from] rustls::Error),
 }
@@ -42,10 +42,10 @@ fn ensure_self_signed(data_dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
     if cert_path.exists() && key_path.exists() {
         return Ok((cert_path, key_path));
     }
-    keys::private_dir(&dir)?;
+    private_files::private_dir(&dir)?;
     let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
     let certified = rcgen::generate_simple_self_signed(names)?;
-    keys::write_private_file(&key_path, certified.key_pair.serialize_pem().as_bytes())?;
+    private_files::write_private_file(&key_path, certified.key_pair.serialize_pem().as_bytes())?;
     std::fs::write(&cert_path, certified.cert.pem())
         .map_err(|source| TlsError::Read { path: cert_path.clone(), source })?;
     tracing::warn!(cert = %cert_path.display(), "generated a self-signed development certificate for localhost");

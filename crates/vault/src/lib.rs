@@ -19,6 +19,7 @@ mod key_file;
 mod keyring;
 pub mod sealed;
 mod secret_key;
+mod signing_key;
 
 pub use aad::Aad;
 pub use blind_index::{BLIND_INDEX_LEN, BlindIndex, BlindIndexKey, normalize_email};
@@ -29,3 +30,4 @@ pub use key_file::KeyFileError;
 pub use keyring::{Keyring, KeyringError, PendingRotation};
 pub use sealed::{FORMAT_VERSION, MIN_SEALED_LEN, OpenError, SealError, dek_id_of};
 pub use secret_key::KEY_LEN;
+pub use signing_key::SigningKey;
