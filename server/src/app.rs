@@ -19,6 +19,7 @@ use crate::audit::Audit;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::origins::OriginSet;
+use crate::rate_limit::IpLimiter;
 use crate::sealing::{KeySetupError, Sealer};
 use crate::{extract, metrics, openapi, private_files, routes, sealing, tls, ws};
 
@@ -33,6 +34,7 @@ pub struct AppState {
     pub sealer: Arc<Sealer>,
     pub audit: Audit,
     pub metrics: Arc<Metrics>,
+    pub auth_limiter: IpLimiter,
 }
 
 #[derive(Debug, Error)]
@@ -129,18 +131,67 @@ fn state(config: &Config) -> Result<AppState, StartError> {
     let metrics = Arc::new(Metrics::default());
     let audit = Audit::spawn(store.clone(), Arc::clone(&metrics));
     let sealer = Arc::new(Sealer::load(config, &store, audit.clone())?);
-    Ok(AppState { store, passwords, tokens, bus: Bus::new(BUS_CAPACITY), origins, sealer, audit, metrics })
+    let auth_limiter = IpLimiter::new(config.auth_requests_per_minute, config.auth_burst);
+    Ok(AppState {
+        store,
+        passwords,
+        tokens,
+        bus: Bus::new(BUS_CAPACITY),
+        origins,
+        sealer,
+        audit,
+        metrics,
+        auth_limiter,
+    })
 }
 
 fn cors(origins: OriginSet) -> Cors {
-    // Only origins some site allows; no credentials (the access token travels in a header).
+    // Only origins some site allows, each echoed exactly (never `*`), with `Vary: Origin`.
+    // Credentials are allowed because the refresh cookie must reach /auth/refresh and
+    // /auth/logout; those also demand the CSRF header, which only an approved preflight permits.
     Cors::default()
         .allowed_origin_fn(move |origin, _req| origins.contains(origin.as_bytes()))
-        .allowed_methods([Method::GET, Method::POST])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allowed_methods([Method::GET, Method::POST, Method::DELETE])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static(palisade_protocol::auth::CSRF_HEADER),
+        ])
+        .supports_credentials()
         // The widget turns Retry-After into "try again in N s".
         .expose_headers([header::RETRY_AFTER])
         .max_age(600)
+}
+
+/// How often ended sessions, spent throttle counts and idle rate-limit entries are dropped.
+const HOUSEKEEPING: Duration = Duration::from_secs(600);
+/// Ended sessions are kept this long so that a late replay of their tokens is still recognised.
+const KEEP_ENDED_SESSIONS: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+fn spawn_housekeeping(state: Arc<AppState>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(HOUSEKEEPING);
+        loop {
+            every.tick().await;
+            state.auth_limiter.forget_idle();
+            let now = palisade_store::now_millis();
+            let keep = i64::try_from(KEEP_ENDED_SESSIONS.as_millis()).unwrap_or(i64::MAX);
+            let window = i64::try_from(palisade_auth::throttle::WINDOW.as_millis()).unwrap_or(i64::MAX);
+            let pruned = state
+                .store
+                .interact(move |conn| {
+                    Ok((
+                        palisade_store::sessions::prune(conn, now - keep)?,
+                        palisade_store::login_throttle::prune(conn, now, window)?,
+                    ))
+                })
+                .await;
+            match pruned {
+                Ok((sessions, throttles)) => tracing::debug!(sessions, throttles, "housekeeping done"),
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+            }
+        }
+    });
 }
 
 fn spawn_origin_refresh(state: Arc<AppState>) {
@@ -162,6 +213,7 @@ fn spawn_origin_refresh(state: Arc<AppState>) {
 pub fn start(config: &Config) -> Result<Running, StartError> {
     let state = web::Data::new(state(config)?);
     spawn_origin_refresh(state.clone().into_inner());
+    spawn_housekeeping(state.clone().into_inner());
     sealing::spawn_maintenance(Arc::clone(&state.sealer), state.store.clone(), Arc::clone(&state.metrics));
     let metrics = metrics_listener(config, Arc::clone(&state.metrics))?;
     let tls = tls::server_config(config)?;
@@ -206,6 +258,11 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         scope::scope("/api/v1")
             .service(routes::auth::register)
             .service(routes::auth::login)
+            .service(routes::auth::change_password)
+            .service(routes::sessions::refresh)
+            .service(routes::sessions::logout)
+            .service(routes::sessions::list)
+            .service(routes::sessions::end)
             .service(routes::rooms::list)
             .service(routes::rooms::history)
             .service(ws::connect)

@@ -88,6 +88,11 @@ pub struct Config {
     pub blind_index_key_file: Option<PathBuf>,
     /// Password hashes computed at once; each takes ~19 MiB while it runs.
     pub password_hash_concurrency: usize,
+    /// Sign-in, registration, refresh and password-change requests allowed per client address
+    /// and minute, on average…
+    pub auth_requests_per_minute: std::num::NonZeroU32,
+    /// …and at once.
+    pub auth_burst: std::num::NonZeroU32,
     /// The Trunk dist directory served under `/widget/`.
     pub widget_dir: PathBuf,
     pub tls: TlsConfig,
@@ -108,6 +113,8 @@ impl Default for Config {
             kek_file: None,
             blind_index_key_file: None,
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            auth_requests_per_minute: std::num::NonZeroU32::MIN.saturating_add(29),
+            auth_burst: std::num::NonZeroU32::MIN.saturating_add(9),
             widget_dir: "widget-app/dist".into(),
             tls: TlsConfig { mode: TlsMode::SelfSigned, cert_file: None, key_file: None },
         }

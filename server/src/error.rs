@@ -11,11 +11,18 @@ use palisade_protocol::{ErrorBody, ErrorCode};
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds to send in `Retry-After` (for `RateLimited` and `ServerBusy`; default 1).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), retry_after: None }
+    }
+
+    /// 429 with the number of seconds after which trying again can succeed.
+    pub fn rate_limited(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self { retry_after: Some(retry_after_secs.max(1)), ..Self::new(ErrorCode::RateLimited, message) }
     }
 
     /// Logs `detail` (which may hold internals) and answers with a generic 500.
@@ -38,7 +45,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::MalformedRequest | ErrorCode::UnexpectedFrame => StatusCode::BAD_REQUEST,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed | ErrorCode::WeakPassword => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
         ErrorCode::AccountExists => StatusCode::CONFLICT,
@@ -63,7 +70,7 @@ impl ResponseError for ApiError {
                 response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
             ErrorCode::ServerBusy | ErrorCode::RateLimited => {
-                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+                response.insert_header((header::RETRY_AFTER, self.retry_after.unwrap_or(1).to_string()));
             }
             _ => {}
         }

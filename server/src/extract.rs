@@ -1,8 +1,6 @@
 //! Request extraction: the bearer caller, and typed errors for bodies, queries and paths that
 //! do not parse (instead of actix's plain-text defaults).
 
-use std::future::{Ready, ready};
-
 use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header;
@@ -20,14 +18,18 @@ pub struct Caller(pub AccessClaims);
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(caller(req))
+        let req = req.clone();
+        Box::pin(async move { caller(&req).await })
     }
 }
 
-fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
+/// A valid token is not enough: its session must still be live, so that logout, a password
+/// change or ending a session from another device takes effect at once, not when the token
+/// expires. That is one primary-key lookup per request.
+async fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("state missing"))?;
     let token = req
         .headers()
@@ -35,10 +37,16 @@ fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(ApiError::unauthenticated)?;
-    state.tokens.verify(token).map(Caller).map_err(|_| {
+    let claims = state.tokens.verify(token).map_err(|_| {
         tracing::info!(event = "authn_token_invalid", "request with an invalid or expired access token");
         ApiError::unauthenticated()
-    })
+    })?;
+    if crate::sessions::is_live(state, &claims).await? {
+        Ok(Caller(claims))
+    } else {
+        tracing::info!(event = "session_use_after_expire", user = %claims.sub, "access token of an ended session");
+        Err(ApiError::unauthenticated())
+    }
 }
 
 pub fn json_config() -> web::JsonConfig {

@@ -4,14 +4,17 @@ pub mod app;
 mod audit;
 pub mod cli;
 pub mod config;
+mod csrf;
 mod error;
 mod extract;
 mod metrics;
 mod openapi;
 mod origins;
 mod private_files;
+mod rate_limit;
 mod routes;
 mod sealing;
+mod sessions;
 mod tls;
 mod ws;
 

@@ -210,6 +210,11 @@ async fn the_openapi_document_lists_every_route() {
         ("/healthz", "get"),
         ("/api/v1/auth/register", "post"),
         ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/refresh", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/password", "post"),
+        ("/api/v1/auth/sessions", "get"),
+        ("/api/v1/auth/sessions/{id}", "delete"),
         ("/api/v1/rooms", "get"),
         ("/api/v1/rooms/{id}/messages", "get"),
         ("/api/v1/ws", "get"),
@@ -217,7 +222,7 @@ async fn the_openapi_document_lists_every_route() {
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from the document");
     }
-    assert_eq!(paths.len(), 7, "the document lists a route this test does not know: {:?}", paths.keys());
+    assert_eq!(paths.len(), 12, "the document lists a route this test does not know: {:?}", paths.keys());
     assert!(doc["components"]["schemas"]["ClientFrame"].is_object());
     assert!(doc["components"]["schemas"]["ErrorCode"].is_object());
 }
@@ -227,17 +232,22 @@ async fn cors_answers_only_allowed_origins() {
     let app = TestApp::spawn().await;
     let preflight = |origin: &'static str| {
         app.http
-            .request(reqwest::Method::OPTIONS, app.url("/api/v1/rooms"))
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/refresh"))
             .header("origin", origin)
-            .header("access-control-request-method", "GET")
-            .header("access-control-request-headers", "authorization")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type,x-palisade-csrf")
             .send()
     };
     let allowed = preflight(ORIGIN).await.unwrap();
-    assert_eq!(allowed.headers()["access-control-allow-origin"], ORIGIN);
-    assert!(allowed.headers().get("access-control-allow-credentials").is_none());
+    assert_eq!(allowed.headers()["access-control-allow-origin"], ORIGIN, "the exact origin, never *");
+    // Credentials, because the refresh cookie must reach /auth/refresh from the host page.
+    assert_eq!(allowed.headers()["access-control-allow-credentials"], "true");
+    let allowed_headers = allowed.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    assert!(allowed_headers.contains("x-palisade-csrf"), "{allowed_headers}");
+    assert!(allowed.headers()["vary"].to_str().unwrap().to_lowercase().contains("origin"));
     let refused = preflight("https://evil.example").await.unwrap();
     assert!(refused.headers().get("access-control-allow-origin").is_none());
+    assert!(refused.headers().get("access-control-allow-credentials").is_none());
 }
 
 #[tokio::test]

@@ -2,7 +2,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::SitePublicId;
+use crate::ids::{SessionId, SitePublicId};
+use crate::time::Timestamp;
+
+/// The header every cookie-authenticated request must carry. Browsers only let a page set a
+/// custom header on a cross-origin request after a CORS preflight the server approves for that
+/// page's origin, so a form or link on another site cannot produce it.
+pub const CSRF_HEADER: &str = "x-palisade-csrf";
+
+/// The refresh cookie of a site. One cookie per site, so two sites embedding the same server
+/// under one top-level site never overwrite each other's session.
+pub fn refresh_cookie_name(site: &SitePublicId) -> String {
+    format!("__Host-palisade_refresh_{site}")
+}
 
 /// `POST /api/v1/auth/register`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +51,52 @@ impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoginRequest").field("site", &self.site).finish_non_exhaustive()
     }
+}
+
+/// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout`: the refresh cookie of `site`
+/// does the authenticating.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    pub site: SitePublicId,
+}
+
+/// `POST /api/v1/auth/password`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangePasswordRequest").finish_non_exhaustive()
+    }
+}
+
+/// One signed-in device, as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionView {
+    pub id: SessionId,
+    /// Browser and system, from the user agent at sign-in (e.g. "Firefox on Linux").
+    pub device: String,
+    /// The network signed in from: an IPv4 /24 or IPv6 /48, never the full address.
+    pub network: Option<String>,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+/// `GET /api/v1/auth/sessions`: live sessions, most recently used first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
 }
 
 /// The only token type the API issues.

@@ -22,6 +22,8 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// An account with this email already exists on this site.
     AccountExists,
+    /// The new password is too easy to guess; the message says why.
+    WeakPassword,
     /// The request's `Origin` is not allowed for this site.
     OriginNotAllowed,
     /// Authenticated, but not allowed to do this.
@@ -51,6 +53,7 @@ impl ErrorCode {
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidCredentials => "invalid_credentials",
             Self::AccountExists => "account_exists",
+            Self::WeakPassword => "weak_password",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
@@ -63,7 +66,7 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::MalformedRequest,
         Self::UnsupportedMediaType,
         Self::ValidationFailed,
@@ -71,6 +74,7 @@ impl ErrorCode {
         Self::Unauthenticated,
         Self::InvalidCredentials,
         Self::AccountExists,
+        Self::WeakPassword,
         Self::OriginNotAllowed,
         Self::Forbidden,
         Self::NotFound,

@@ -51,6 +51,10 @@ uuid_id!(
     MessageId
 );
 uuid_id!(
+    /// One signed-in device: what access tokens name as `sid` and what a person can end.
+    SessionId
+);
+uuid_id!(
     /// Chosen by the sending client so that a retried send is stored once.
     ClientMessageId
 );

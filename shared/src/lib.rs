@@ -13,5 +13,5 @@ pub mod time;
 pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode};
-pub use ids::{ClientMessageId, MessageId, RoomId, SitePublicId, UserId};
+pub use ids::{ClientMessageId, MessageId, RoomId, SessionId, SitePublicId, UserId};
 pub use time::Timestamp;

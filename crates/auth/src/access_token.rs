@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use palisade_protocol::{SitePublicId, UserId};
+use palisade_protocol::{SessionId, SitePublicId, UserId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -38,6 +38,8 @@ pub struct AccessClaims {
     pub sub: UserId,
     /// The site the person signed in to; the token is worthless on any other.
     pub site: SitePublicId,
+    /// The session the token was issued for; ending the session ends the token too.
+    pub sid: SessionId,
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
@@ -87,14 +89,15 @@ impl AccessTokens {
         self.ttl
     }
 
-    /// A new token for `user` on `site`.
-    pub fn issue(&self, user: UserId, site: SitePublicId) -> Result<String, AccessTokenError> {
+    /// A new token for `user` on `site`, within session `sid`.
+    pub fn issue(&self, user: UserId, site: SitePublicId, sid: SessionId) -> Result<String, AccessTokenError> {
         let iat = now_secs();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             aud: AUDIENCE.to_owned(),
             sub: user,
             site,
+            sid,
             iat,
             exp: iat + self.ttl.as_secs(),
             jti: uuid::Uuid::new_v4().simple().to_string(),
@@ -144,6 +147,10 @@ mod tests {
         "demo".parse().unwrap()
     }
 
+    fn sid() -> SessionId {
+        SessionId(uuid::Uuid::from_u128(7))
+    }
+
     /// Base64url without padding, enough to forge headers in tests without another dependency.
     mod base64_free {
         pub fn b64url(bytes: &[u8]) -> String {
@@ -162,9 +169,10 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_carry_the_claims() {
         let t = tokens();
-        let claims = t.verify(&t.issue(user(), site()).unwrap()).unwrap();
+        let claims = t.verify(&t.issue(user(), site(), sid()).unwrap()).unwrap();
         assert_eq!(claims.sub, user());
         assert_eq!(claims.site, site());
+        assert_eq!(claims.sid, sid());
         assert_eq!(claims.aud, AUDIENCE);
         assert_eq!(claims.exp - claims.iat, 600);
     }
@@ -176,12 +184,12 @@ mod tests {
 
     #[test]
     fn tokens_from_another_key_issuer_or_expired_are_refused() {
-        let token = tokens().issue(user(), site()).unwrap();
+        let token = tokens().issue(user(), site(), sid()).unwrap();
         let other_key = AccessTokens::new(&[8; 32], "https://chat.example", Duration::from_secs(600)).unwrap();
         assert!(other_key.verify(&token).is_err());
         let other_issuer = AccessTokens::new(&KEY, "https://evil.example", Duration::from_secs(600)).unwrap();
         assert!(other_issuer.verify(&token).is_err());
-        assert!(other_issuer.verify(&other_issuer.issue(user(), site()).unwrap()).is_ok());
+        assert!(other_issuer.verify(&other_issuer.issue(user(), site(), sid()).unwrap()).is_ok());
 
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(TOKEN_TYPE.into());
@@ -191,6 +199,7 @@ mod tests {
             aud: AUDIENCE.into(),
             sub: user(),
             site: site(),
+            sid: sid(),
             iat: now_secs() - 4000,
             exp: now_secs() - 3000,
             jti: "x".into(),
@@ -202,7 +211,7 @@ mod tests {
     #[test]
     fn alg_none_and_wrong_typ_are_refused() {
         let t = tokens();
-        let real = t.issue(user(), site()).unwrap();
+        let real = t.issue(user(), site(), sid()).unwrap();
         let payload = real.split('.').nth(1).unwrap();
         let none_header = b64url(format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{}"}}"#, t.key_id).as_bytes());
         assert!(t.verify(&format!("{none_header}.{payload}.")).is_err());
@@ -218,7 +227,7 @@ mod tests {
     #[test]
     fn tampered_payloads_are_refused() {
         let t = tokens();
-        let real = t.issue(user(), site()).unwrap();
+        let real = t.issue(user(), site(), sid()).unwrap();
         let parts: Vec<&str> = real.split('.').collect();
         let forged_payload = b64url(
             serde_json::to_string(&AccessClaims { site: "other".parse().unwrap(), ..t.verify(&real).unwrap() })

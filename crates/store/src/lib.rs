@@ -7,9 +7,11 @@ pub mod audit;
 mod connection;
 mod error;
 mod ids;
+pub mod login_throttle;
 pub mod messages;
 pub mod rooms;
 mod schema;
+pub mod sessions;
 pub mod sites;
 #[cfg(feature = "test-support")]
 pub mod test_support;

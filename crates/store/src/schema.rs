@@ -64,13 +64,60 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+        expires_at -> BigInt,
+        device -> Text,
+        ip -> Nullable<Text>,
+        revoked_at -> Nullable<BigInt>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    login_throttle (site_id, email_index) {
+        site_id -> Text,
+        email_index -> Text,
+        consecutive -> Integer,
+        blocked_until -> BigInt,
+        window_start -> BigInt,
+        window_failures -> Integer,
+    }
+}
+
 diesel::joinable!(site_origins -> sites (site_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(users -> sites (site_id));
 diesel::joinable!(rooms -> sites (site_id));
 diesel::joinable!(messages -> rooms (room_id));
 diesel::joinable!(messages -> users (author_id));
 
-diesel::allow_tables_to_appear_in_same_query!(sites, site_origins, users, rooms, messages, vault_keys, audit_events);
+diesel::allow_tables_to_appear_in_same_query!(
+    sites,
+    site_origins,
+    users,
+    rooms,
+    messages,
+    vault_keys,
+    audit_events,
+    sessions,
+    refresh_tokens,
+    login_throttle
+);
 
 diesel::table! {
     audit_events (id) {

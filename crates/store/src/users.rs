@@ -20,6 +20,8 @@ pub struct User {
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+    /// The blind index of the email, which the sign-in throttle is keyed by.
+    pub email_index: String,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -65,16 +67,54 @@ pub fn find_credentials(
     site_id: &Uuid,
     email_index: &str,
 ) -> Result<Option<Credentials>, StoreError> {
-    let row = users::table
+    users::table
         .filter(users::site_id.eq(ids::to_text(site_id)))
         .filter(users::email_index.eq(email_index))
-        .select((users::id, users::display_name, users::password_hash))
-        .first::<(String, String, String)>(conn)
-        .optional()?;
-    row.map(|(id, display_name, password_hash)| {
-        Ok(Credentials { user: User { id: UserId(ids::parse(&id)?), site_id: *site_id, display_name }, password_hash })
+        .select((users::id, users::display_name, users::password_hash, users::email_index))
+        .first::<(String, String, String, String)>(conn)
+        .optional()?
+        .map(|row| credentials_from(row, site_id))
+        .transpose()
+}
+
+/// The credentials of a signed-in person, for changing the password.
+pub fn credentials_of(
+    conn: &mut DbConnection,
+    site_id: &Uuid,
+    user: &UserId,
+) -> Result<Option<Credentials>, StoreError> {
+    users::table
+        .filter(users::site_id.eq(ids::to_text(site_id)))
+        .filter(users::id.eq(ids::to_text(&user.0)))
+        .select((users::id, users::display_name, users::password_hash, users::email_index))
+        .first::<(String, String, String, String)>(conn)
+        .optional()?
+        .map(|row| credentials_from(row, site_id))
+        .transpose()
+}
+
+fn credentials_from(row: (String, String, String, String), site_id: &Uuid) -> Result<Credentials, StoreError> {
+    let (id, display_name, password_hash, email_index) = row;
+    Ok(Credentials {
+        user: User { id: UserId(ids::parse(&id)?), site_id: *site_id, display_name },
+        password_hash,
+        email_index,
     })
-    .transpose()
+}
+
+/// Sets a new password and ends every session but `keep`, atomically: a password changed
+/// because it leaked must not leave the intruder's session running. Returns how many ended.
+pub fn change_password(
+    conn: &mut DbConnection,
+    user: &UserId,
+    password_hash: &str,
+    keep: &palisade_protocol::SessionId,
+    now: i64,
+) -> Result<usize, StoreError> {
+    conn.transaction(|conn| {
+        set_password_hash(conn, user, password_hash)?;
+        crate::sessions::revoke_all(conn, user, Some(keep), now, "password_change")
+    })
 }
 
 /// Replaces a stored hash, for upgrading to new hashing parameters at sign-in.

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod health;
 pub mod rooms;
+pub mod sessions;
 pub mod widget;
 
 use palisade_protocol::{ErrorCode, SitePublicId};

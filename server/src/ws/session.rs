@@ -22,8 +22,12 @@ use tokio::task::JoinHandle;
 
 use crate::app::AppState;
 use crate::routes::rooms::message_view;
+use palisade_auth::AccessClaims;
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
+/// How often an open socket re-checks that its session is live, so that logout, a password
+/// change or ending the session elsewhere closes it within seconds, on any instance.
+const SESSION_CHECK_EVERY: Duration = Duration::from_secs(3);
 const IDLE_LIMIT: Duration = Duration::from_secs(45);
 /// Live events buffered per connection before it counts as a slow consumer.
 const OUTBOUND_QUEUE: usize = 256;
@@ -36,6 +40,7 @@ enum Closing {
     ProtocolViolation,
     SlowConsumer,
     Idle,
+    SessionEnded,
     ServerError,
 }
 
@@ -48,6 +53,7 @@ impl Closing {
             // 1013 "try again later": the client should reconnect and resume from its last seq.
             Self::SlowConsumer => (CloseCode::Again, "slow_consumer"),
             Self::Idle => (CloseCode::Away, "idle"),
+            Self::SessionEnded => (CloseCode::Policy, "session_ended"),
             Self::ServerError => (CloseCode::Error, "server_error"),
         };
         CloseReason { code, description: Some(text.to_owned()) }
@@ -103,14 +109,15 @@ fn parse(text: &str) -> Result<ClientFrame, ServerFrame> {
 /// Drives one connection to its end.
 pub async fn run(state: Arc<AppState>, site: sites::Site, mut socket: Session, mut stream: AggregatedMessageStream) {
     let deadline = Duration::from_secs(WS_AUTH_TIMEOUT_SECS);
-    let user = match tokio::time::timeout(deadline, authenticate(&state, &site, &mut socket, &mut stream)).await {
-        Ok(Ok(user)) => user,
-        Ok(Err(why)) => return close(socket, why).await,
-        Err(_) => {
-            send(&mut socket, &ServerFrame::error(ErrorCode::AuthTimeout, "send an auth frame first")).await;
-            return close(socket, Closing::AuthTimeout).await;
-        }
-    };
+    let (user, claims) =
+        match tokio::time::timeout(deadline, authenticate(&state, &site, &mut socket, &mut stream)).await {
+            Ok(Ok(authenticated)) => authenticated,
+            Ok(Err(why)) => return close(socket, why).await,
+            Err(_) => {
+                send(&mut socket, &ServerFrame::error(ErrorCode::AuthTimeout, "send an auth frame first")).await;
+                return close(socket, Closing::AuthTimeout).await;
+            }
+        };
     if !send(&mut socket, &ServerFrame::Ready { user: user.clone() }).await {
         return;
     }
@@ -118,6 +125,7 @@ pub async fn run(state: Arc<AppState>, site: sites::Site, mut socket: Session, m
     let (live_tx, mut live_rx) = mpsc::channel(OUTBOUND_QUEUE);
     let mut conn = Connection { state, site, socket, user, rooms: HashMap::new(), live_tx };
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+    let mut session_check = tokio::time::interval(SESSION_CHECK_EVERY);
     let mut last_heard = Instant::now();
     let ending = loop {
         tokio::select! {
@@ -148,6 +156,17 @@ pub async fn run(state: Arc<AppState>, site: sites::Site, mut socket: Session, m
                 Some(Live::Lagged) => break Some(Closing::SlowConsumer),
                 None => break Some(Closing::ServerError),
             },
+            _ = session_check.tick() => {
+                match crate::sessions::is_live(&conn.state, &claims).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let frame = ServerFrame::error(ErrorCode::Unauthenticated, "the session has ended");
+                        send(&mut conn.socket, &frame).await;
+                        break Some(Closing::SessionEnded);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "session check failed; trying again shortly"),
+                }
+            }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > IDLE_LIMIT {
                     break Some(Closing::Idle);
@@ -169,7 +188,7 @@ async fn authenticate(
     site: &sites::Site,
     socket: &mut Session,
     stream: &mut AggregatedMessageStream,
-) -> Result<Author, Closing> {
+) -> Result<(Author, AccessClaims), Closing> {
     let text = loop {
         match stream.next().await {
             Some(Ok(AggregatedMessage::Text(text))) => break text,
@@ -204,10 +223,15 @@ async fn authenticate(
         Ok(claims) if claims.site == site.public_id => claims,
         _ => return refuse(socket).await,
     };
-    let site_id = site.id;
-    let found = state.store.interact(move |conn| users::find(conn, &site_id, &claims.sub)).await;
+    match crate::sessions::is_live(state, &claims).await {
+        Ok(true) => {}
+        Ok(false) => return refuse(socket).await,
+        Err(_) => return Err(Closing::ServerError),
+    }
+    let (site_id, user) = (site.id, claims.sub);
+    let found = state.store.interact(move |conn| users::find(conn, &site_id, &user)).await;
     match found {
-        Ok(Some(user)) => Ok(Author { id: user.id, display_name: user.display_name }),
+        Ok(Some(user)) => Ok((Author { id: user.id, display_name: user.display_name }, claims)),
         Ok(None) => refuse(socket).await,
         Err(e) => {
             tracing::error!(error = %e, "user lookup failed during WebSocket auth");

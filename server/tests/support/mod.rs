@@ -40,6 +40,9 @@ pub fn test_config(db: &TestDatabase, data: &std::path::Path, tls: TlsMode) -> C
         database_url: Some(palisade_server::config::Secret::new(db.url())),
         database_max_connections: 4,
         password_hash_concurrency: 2,
+        // Tests sign many people in from one address; the limit has its own test.
+        auth_requests_per_minute: std::num::NonZeroU32::new(6000).unwrap(),
+        auth_burst: std::num::NonZeroU32::new(1000).unwrap(),
         widget_dir: data.join("widget"),
         tls: TlsConfig { mode: tls, cert_file: None, key_file: None },
         ..Config::default()
@@ -62,9 +65,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(tls: TlsMode) -> Self {
+        Self::spawn_configured(|config| config.tls.mode = tls).await
+    }
+
+    /// The server with the test configuration as `adjust` changes it.
+    pub async fn spawn_configured(adjust: impl FnOnce(&mut Config)) -> Self {
         let db = TestDatabase::create();
         let data = tempfile::tempdir().unwrap();
-        let config = test_config(&db, data.path(), tls);
+        let mut config = test_config(&db, data.path(), TlsMode::None);
+        adjust(&mut config);
         add_sites(&config);
         let running = palisade_server::start(&config).unwrap();
         let metrics_addr = running.metrics_addr.unwrap();

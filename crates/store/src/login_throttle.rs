@@ -1,0 +1,119 @@
+//! Persisted sign-in failure counts, keyed by site and email blind index. The policy (how long
+//! each count blocks) is the caller's; this module only counts, atomically, so concurrent
+//! failures on several instances are all counted.
+
+use diesel::prelude::*;
+
+use crate::schema::login_throttle;
+use crate::{DbConnection, StoreError, ids};
+
+/// The counts after a failure was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub consecutive: u32,
+    pub window_failures: u32,
+    pub window_start: i64,
+}
+
+fn key<'a>(site: &uuid::Uuid, email_index: &'a str) -> (String, &'a str) {
+    (ids::to_text(site), email_index)
+}
+
+/// Until when sign-in with this email is refused (Unix ms), if it is blocked at all.
+pub fn blocked_until(conn: &mut DbConnection, site: &uuid::Uuid, email_index: &str) -> Result<Option<i64>, StoreError> {
+    let (site, email_index) = key(site, email_index);
+    Ok(login_throttle::table
+        .find((site, email_index))
+        .select(login_throttle::blocked_until)
+        .first::<i64>(conn)
+        .optional()?)
+}
+
+/// Counts a failure and stores the block `policy` derives from the new counts. A window older
+/// than `window_ms` starts afresh.
+pub fn record_failure(
+    conn: &mut DbConnection,
+    site: &uuid::Uuid,
+    email_index: &str,
+    now: i64,
+    window_ms: i64,
+    policy: impl Fn(&Counts) -> i64,
+) -> Result<(Counts, i64), StoreError> {
+    let (site, email_index) = key(site, email_index);
+    conn.transaction(|conn| {
+        let this = || {
+            login_throttle::table
+                .filter(login_throttle::site_id.eq(site.clone()))
+                .filter(login_throttle::email_index.eq(email_index))
+        };
+        // The UPDATE comes first so that, on PostgreSQL, it takes the row lock that serialises
+        // concurrent failures; only a first failure inserts.
+        let bumped = diesel::update(this())
+            .set((
+                login_throttle::consecutive.eq(login_throttle::consecutive + 1),
+                login_throttle::window_failures.eq(login_throttle::window_failures + 1),
+            ))
+            .execute(conn)?;
+        if bumped == 0 {
+            // In a savepoint: on PostgreSQL a failed statement would otherwise doom the transaction.
+            let inserted = conn.transaction(|conn| {
+                diesel::insert_into(login_throttle::table)
+                    .values((
+                        login_throttle::site_id.eq(&site),
+                        login_throttle::email_index.eq(email_index),
+                        login_throttle::consecutive.eq(1),
+                        login_throttle::blocked_until.eq(0_i64),
+                        login_throttle::window_start.eq(now),
+                        login_throttle::window_failures.eq(1),
+                    ))
+                    .execute(conn)
+            });
+            match inserted {
+                Ok(_) => {}
+                // Another instance inserted the first failure meanwhile: count on top of it.
+                Err(e) if StoreError::is_unique_violation(&e) => {
+                    diesel::update(this())
+                        .set((
+                            login_throttle::consecutive.eq(login_throttle::consecutive + 1),
+                            login_throttle::window_failures.eq(login_throttle::window_failures + 1),
+                        ))
+                        .execute(conn)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        diesel::update(this().filter(login_throttle::window_start.le(now - window_ms)))
+            .set((login_throttle::window_start.eq(now), login_throttle::window_failures.eq(1)))
+            .execute(conn)?;
+        let (consecutive, window_failures, window_start) = this()
+            .select((login_throttle::consecutive, login_throttle::window_failures, login_throttle::window_start))
+            .first::<(i32, i32, i64)>(conn)?;
+        let counts = Counts {
+            consecutive: consecutive.unsigned_abs(),
+            window_failures: window_failures.unsigned_abs(),
+            window_start,
+        };
+        let until = policy(&counts);
+        diesel::update(this()).set(login_throttle::blocked_until.eq(until)).execute(conn)?;
+        Ok((counts, until))
+    })
+}
+
+/// A successful sign-in ends the back-off; the hourly count stays.
+pub fn record_success(conn: &mut DbConnection, site: &uuid::Uuid, email_index: &str) -> Result<(), StoreError> {
+    let (site, email_index) = key(site, email_index);
+    diesel::update(login_throttle::table.find((site, email_index)))
+        .set((login_throttle::consecutive.eq(0), login_throttle::blocked_until.eq(0_i64)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets counts whose block and window are both over.
+pub fn prune(conn: &mut DbConnection, now: i64, window_ms: i64) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        login_throttle::table
+            .filter(login_throttle::blocked_until.lt(now))
+            .filter(login_throttle::window_start.lt(now - window_ms)),
+    )
+    .execute(conn)?)
+}

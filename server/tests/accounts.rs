@@ -1,0 +1,287 @@
+//! Accounts against the real server: refresh-token rotation and reuse detection, CSRF on the
+//! cookie endpoints, logout, the session list, password change and policy, and the sign-in
+//! throttles.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use palisade_protocol::ErrorCode;
+use palisade_protocol::auth::{SessionList, TokenResponse};
+use serde_json::{Value, json};
+use support::{Next, ORIGIN, OTHER_ORIGIN, PASSWORD, SITE, TestApp};
+
+const COOKIE: &str = "__Host-palisade_refresh_acme";
+
+/// What a browser holds after signing in: the access token in memory, the refresh cookie.
+#[derive(Debug, Clone)]
+struct Signed {
+    access: String,
+    refresh: String,
+}
+
+fn refresh_cookie_of(response: &reqwest::Response) -> String {
+    let set = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with(COOKIE))
+        .expect("no refresh cookie set");
+    set.split(';').next().unwrap().split_once('=').unwrap().1.to_owned()
+}
+
+async fn signed(response: reqwest::Response) -> Signed {
+    if !response.status().is_success() {
+        panic!("{:?} {}", response.status(), response.text().await.unwrap());
+    }
+    let refresh = refresh_cookie_of(&response);
+    let access = response.json::<TokenResponse>().await.unwrap().access_token;
+    Signed { access, refresh }
+}
+
+async fn register(app: &TestApp, email: &str) -> Signed {
+    signed(app.register(SITE, email, "Ada").await).await
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.post_json("/api/v1/auth/login", &json!({"site": SITE, "email": email, "password": password})).await
+}
+
+async fn error_of(response: reqwest::Response) -> ErrorCode {
+    let body: Value = response.json().await.unwrap();
+    serde_json::from_value(body["error"].clone()).unwrap()
+}
+
+/// A cookie request as the widget makes it: allowed origin, CSRF header, cookie.
+fn cookie_request(app: &TestApp, path: &str, refresh: &str) -> reqwest::RequestBuilder {
+    app.http
+        .post(app.url(path))
+        .header("origin", ORIGIN)
+        .header("x-palisade-csrf", "1")
+        .header("cookie", format!("{COOKIE}={refresh}"))
+        .json(&json!({"site": SITE}))
+}
+
+async fn rooms_status(app: &TestApp, access: &str) -> u16 {
+    app.get_authed("/api/v1/rooms", access).await.status().as_u16()
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_host_only_partitioned_refresh_cookie() {
+    let app = TestApp::spawn().await;
+    register(&app, "ada@example.org").await;
+    let response = login(&app, "ada@example.org", PASSWORD).await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=None", "Partitioned", "Max-Age=2592000"] {
+        assert!(cookie.split("; ").any(|a| a == attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!cookie.to_lowercase().contains("domain="), "__Host- cookies carry no Domain: {cookie}");
+    assert_eq!(refresh_cookie_of(&response).len(), 64, "256 random bits in hex");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_replayed_token_ends_the_whole_session() {
+    let app = TestApp::spawn().await;
+    let first = register(&app, "ada@example.org").await;
+    let second = signed(cookie_request(&app, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap()).await;
+    assert_ne!(second.refresh, first.refresh, "the refresh token rotates");
+    assert_eq!(rooms_status(&app, &second.access).await, 200);
+
+    // Someone replays the first token (stolen, or an old copy): the session ends for everyone.
+    let replay = cookie_request(&app, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap();
+    assert_eq!(replay.status(), 401);
+    assert!(replay.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "the cookie is deleted");
+    let newest = cookie_request(&app, "/api/v1/auth/refresh", &second.refresh).send().await.unwrap();
+    assert_eq!(newest.status(), 401, "the newest token of the family is dead too");
+    assert_eq!(rooms_status(&app, &second.access).await, 401, "and so are its access tokens");
+    assert_eq!(rooms_status(&app, &first.access).await, 401);
+    assert_eq!(app.audit_events("authn_token_reuse").await.len(), 1);
+
+    let garbage = cookie_request(&app, "/api/v1/auth/refresh", "not-a-token").send().await.unwrap();
+    assert_eq!(garbage.status(), 401);
+}
+
+#[tokio::test]
+async fn cookie_endpoints_refuse_requests_a_foreign_page_could_make() {
+    let app = TestApp::spawn().await;
+    let ada = register(&app, "ada@example.org").await;
+    let cookie = format!("{COOKIE}={}", ada.refresh);
+    for path in ["/api/v1/auth/refresh", "/api/v1/auth/logout"] {
+        let post = || app.http.post(app.url(path)).header("cookie", cookie.clone()).json(&json!({"site": SITE}));
+        let no_header = post().header("origin", ORIGIN).send().await.unwrap();
+        assert_eq!((no_header.status().as_u16(), error_of(no_header).await), (403, ErrorCode::Forbidden), "{path}");
+        let foreign = post().header("origin", OTHER_ORIGIN).header("x-palisade-csrf", "1").send().await.unwrap();
+        assert_eq!((foreign.status().as_u16(), error_of(foreign).await), (403, ErrorCode::OriginNotAllowed));
+        let no_origin = post().header("x-palisade-csrf", "1").send().await.unwrap();
+        assert_eq!(no_origin.status(), 403, "{path}: a cookie request must say where it comes from");
+    }
+    let refusals = app.audit_events("malicious_csrf").await;
+    assert!(!refusals.is_empty());
+    // None of that touched the session.
+    let renewed = cookie_request(&app, "/api/v1/auth/refresh", &ada.refresh).send().await.unwrap();
+    assert_eq!(renewed.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.audit_events("malicious_csrf").await.len() < 6 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.audit_events("malicious_csrf").await.len(), 6);
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_its_tokens_and_the_cookie() {
+    let app = TestApp::spawn().await;
+    let ada = register(&app, "ada@example.org").await;
+    let out = cookie_request(&app, "/api/v1/auth/logout", &ada.refresh).send().await.unwrap();
+    assert_eq!(out.status(), 204);
+    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(rooms_status(&app, &ada.access).await, 401, "the access token died with the session");
+    let refresh = cookie_request(&app, "/api/v1/auth/refresh", &ada.refresh).send().await.unwrap();
+    assert_eq!(refresh.status(), 401);
+    let again = cookie_request(&app, "/api/v1/auth/logout", &ada.refresh).send().await.unwrap();
+    assert_eq!(again.status(), 204, "logging out twice is harmless");
+}
+
+#[tokio::test]
+async fn a_person_sees_their_sessions_and_ending_one_closes_its_socket() {
+    let app = TestApp::spawn().await;
+    let laptop = register(&app, "ada@example.org").await;
+    let phone = signed(
+        app.http
+            .post(app.url("/api/v1/auth/login"))
+            .header("origin", ORIGIN)
+            .header(
+                "user-agent",
+                "Mozilla/5.0 (Linux; Android 15) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36",
+            )
+            .json(&json!({"site": SITE, "email": "ada@example.org", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let list: SessionList = app.get_authed("/api/v1/auth/sessions", &laptop.access).await.json().await.unwrap();
+    assert_eq!(list.sessions.len(), 2);
+    let phone_session = list.sessions.iter().find(|s| s.device == "Chrome on Android").expect("the phone is listed");
+    assert!(!phone_session.current);
+    assert_eq!(list.sessions.iter().filter(|s| s.current).count(), 1);
+    assert!(list.sessions.iter().all(|s| s.network.as_deref() == Some("127.0.0.0")));
+
+    let mut phone_socket = app.ws(&phone.access).await;
+    let path = format!("/api/v1/auth/sessions/{}", phone_session.id);
+    let ended = app.http.delete(app.url(&path)).bearer_auth(&laptop.access).send().await.unwrap();
+    assert_eq!(ended.status(), 204);
+
+    let started = Instant::now();
+    let closed = loop {
+        match phone_socket.next().await {
+            Next::Frame(_) => continue,
+            Next::Closed(reason) => break reason,
+        }
+    };
+    assert_eq!(closed.as_deref(), Some("session_ended"));
+    assert!(started.elapsed() < Duration::from_secs(6), "closed after {:?}", started.elapsed());
+    assert_eq!(rooms_status(&app, &phone.access).await, 401);
+    assert_eq!(rooms_status(&app, &laptop.access).await, 200);
+    let again = app.http.delete(app.url(&path)).bearer_auth(&laptop.access).send().await.unwrap();
+    assert_eq!(again.status(), 404);
+
+    // Nobody ends another person's session.
+    let grace = register(&app, "grace@example.org").await;
+    let list: SessionList = app.get_authed("/api/v1/auth/sessions", &laptop.access).await.json().await.unwrap();
+    let path = format!("/api/v1/auth/sessions/{}", list.sessions[0].id);
+    let foreign = app.http.delete(app.url(&path)).bearer_auth(&grace.access).send().await.unwrap();
+    assert_eq!(foreign.status(), 404);
+    assert_eq!(rooms_status(&app, &laptop.access).await, 200);
+}
+
+async fn change_password(app: &TestApp, access: &str, current: &str, new: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/v1/auth/password"))
+        .bearer_auth(access)
+        .json(&json!({"current_password": current, "new_password": new}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_every_other_session() {
+    let app = TestApp::spawn().await;
+    let here = register(&app, "ada@example.org").await;
+    let elsewhere = signed(login(&app, "ada@example.org", PASSWORD).await).await;
+    let new = "a completely different passphrase";
+
+    let wrong = change_password(&app, &here.access, "not my password at all", new).await;
+    assert_eq!((wrong.status().as_u16(), error_of(wrong).await), (401, ErrorCode::InvalidCredentials));
+    tokio::time::sleep(Duration::from_millis(1100)).await; // the one-second back-off
+    let weak = change_password(&app, &here.access, PASSWORD, "password12345").await;
+    assert_eq!((weak.status().as_u16(), error_of(weak).await), (422, ErrorCode::WeakPassword));
+    assert_eq!(change_password(&app, &here.access, PASSWORD, new).await.status(), 204);
+
+    assert_eq!(rooms_status(&app, &here.access).await, 200, "this session goes on");
+    assert_eq!(rooms_status(&app, &elsewhere.access).await, 401, "every other one ends");
+    let stale = cookie_request(&app, "/api/v1/auth/refresh", &elsewhere.refresh).send().await.unwrap();
+    assert_eq!(stale.status(), 401);
+    assert_eq!(login(&app, "ada@example.org", PASSWORD).await.status(), 401);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(login(&app, "ada@example.org", new).await.status(), 200);
+    assert_eq!(app.audit_events("authn_password_change").await.len(), 1);
+}
+
+#[tokio::test]
+async fn guessable_passwords_are_refused_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"site": SITE, "email": "ada@example.org", "password": "password12345", "display_name": "Ada"}),
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "weak_password");
+    assert!(body["message"].as_str().unwrap().len() > 10, "{body}");
+}
+
+/// Status and Retry-After of a sign-in attempt.
+async fn attempt(app: &TestApp, email: &str, password: &str) -> (u16, Option<String>) {
+    let response = login(app, email, password).await;
+    let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    (response.status().as_u16(), retry)
+}
+
+#[tokio::test]
+async fn failed_sign_ins_back_off_alike_for_real_and_unknown_emails() {
+    let app = TestApp::spawn().await;
+    register(&app, "ada@example.org").await;
+    let wrong = "not the password at all";
+    for email in ["ada@example.org", "nobody@example.org"] {
+        assert_eq!(attempt(&app, email, wrong).await, (401, None), "{email}");
+        assert_eq!(attempt(&app, email, wrong).await, (429, Some("1".into())), "{email}: blocked for 1 s");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(attempt(&app, email, wrong).await, (401, None), "{email}");
+        assert_eq!(attempt(&app, email, wrong).await, (429, Some("2".into())), "{email}: then for 2 s");
+    }
+    // Even the right password waits out the back-off…
+    assert_eq!(attempt(&app, "ada@example.org", PASSWORD).await.0, 429);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // …then succeeds, and success resets it.
+    assert_eq!(attempt(&app, "ada@example.org", PASSWORD).await.0, 200);
+    assert_eq!(attempt(&app, "ada@example.org", wrong).await, (401, None));
+    assert_eq!(attempt(&app, "ada@example.org", wrong).await, (429, Some("1".into())));
+}
+
+#[tokio::test]
+async fn too_many_auth_requests_from_one_address_are_slowed() {
+    let app = TestApp::spawn_configured(|config| {
+        config.auth_requests_per_minute = std::num::NonZeroU32::new(6).unwrap();
+        config.auth_burst = std::num::NonZeroU32::new(3).unwrap();
+    })
+    .await;
+    for n in 0..3 {
+        assert_eq!(attempt(&app, &format!("p{n}@example.org"), "whatever it is").await.0, 401);
+    }
+    assert_eq!(attempt(&app, "p9@example.org", "whatever it is").await, (429, Some("10".into())));
+}
