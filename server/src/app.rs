@@ -183,11 +183,14 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                     Ok((
                         palisade_store::sessions::prune(conn, now - keep)?,
                         palisade_store::login_throttle::prune(conn, now, window)?,
+                        palisade_store::mfa::prune_challenges(conn, now)?,
                     ))
                 })
                 .await;
             match pruned {
-                Ok((sessions, throttles)) => tracing::debug!(sessions, throttles, "housekeeping done"),
+                Ok((sessions, throttles, challenges)) => {
+                    tracing::debug!(sessions, throttles, challenges, "housekeeping done");
+                }
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
             }
         }
@@ -263,6 +266,12 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
             .service(routes::sessions::logout)
             .service(routes::sessions::list)
             .service(routes::sessions::end)
+            .service(routes::mfa::verify)
+            .service(routes::mfa::status)
+            .service(routes::mfa::enroll)
+            .service(routes::mfa::confirm)
+            .service(routes::mfa::disable)
+            .service(routes::mfa::regenerate_codes)
             .service(routes::rooms::list)
             .service(routes::rooms::history)
             .service(ws::connect)

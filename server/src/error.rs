@@ -47,8 +47,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::ValidationFailed | ErrorCode::WeakPassword => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        ErrorCode::AccountExists => StatusCode::CONFLICT,
+        ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials | ErrorCode::InvalidMfaCode => {
+            StatusCode::UNAUTHORIZED
+        }
+        ErrorCode::AccountExists | ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::AuthTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -82,6 +84,7 @@ impl From<palisade_store::StoreError> for ApiError {
     fn from(error: palisade_store::StoreError) -> Self {
         match error {
             palisade_store::StoreError::NotFound => Self::not_found("resource"),
+            palisade_store::StoreError::Conflict(message) => Self::new(ErrorCode::Conflict, message),
             palisade_store::StoreError::Pool(_) => {
                 tracing::warn!(%error, "database pool exhausted");
                 Self::new(ErrorCode::ServerBusy, "the server is busy; try again shortly")

@@ -15,6 +15,7 @@ mod rate_limit;
 mod routes;
 mod sealing;
 mod sessions;
+mod sign_in_throttle;
 mod tls;
 mod ws;
 

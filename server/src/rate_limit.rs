@@ -28,7 +28,7 @@ impl IpLimiter {
     /// Counts a request from the caller's address, or refuses it.
     pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
         // Without a peer address (a Unix socket, a test request) there is nothing to key on.
-        let Some(ip) = req.peer_addr().map(|a| a.ip()) else { return Ok(()) };
+        let Some(ip) = req.peer_addr().map(|a| subscriber(a.ip())) else { return Ok(()) };
         self.limiter.check_key(&ip).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             tracing::info!(event = "rate_limited", route_class = "auth", "too many requests from one address");
@@ -40,6 +40,18 @@ impl IpLimiter {
     pub fn forget_idle(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+    }
+}
+
+/// The unit one subscriber controls: an IPv4 address, or an IPv6 /64 (a single customer
+/// usually has at least a /64 and could otherwise rotate through it to dodge the limit).
+fn subscriber(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
     }
 }
 
@@ -63,5 +75,15 @@ mod tests {
         assert_eq!(refused.retry_after, Some(10), "one request per 10 s at 6 a minute");
         let other = TestRequest::default().peer_addr("192.0.2.8:5000".parse().unwrap()).to_http_request();
         limiter.check(&other).unwrap();
+    }
+
+    #[test]
+    fn ipv6_addresses_of_one_subscriber_share_an_allowance() {
+        let limiter = IpLimiter::new(NonZeroU32::new(6).unwrap(), NonZeroU32::new(2).unwrap());
+        let from = |ip: &str| TestRequest::default().peer_addr(ip.parse().unwrap()).to_http_request();
+        limiter.check(&from("[2001:db8:1:2::1]:5000")).unwrap();
+        limiter.check(&from("[2001:db8:1:2:ffff::9]:5000")).unwrap();
+        assert!(limiter.check(&from("[2001:db8:1:2:abcd::3]:5000")).is_err(), "same /64");
+        limiter.check(&from("[2001:db8:1:3::1]:5000")).unwrap();
     }
 }

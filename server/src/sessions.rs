@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::HttpRequest;
 use actix_web::http::header::{HeaderName, HeaderValue, SET_COOKIE};
-use palisade_auth::{AccessClaims, refresh_token};
+use palisade_auth::{AccessClaims, opaque_token};
 use palisade_protocol::auth::{TokenResponse, TokenType, refresh_cookie_name};
 use palisade_protocol::{SessionId, SitePublicId, UserId};
 use palisade_store::sessions::{self, Lifetimes, NewSession, Session};
@@ -69,7 +69,7 @@ fn access_token(
 /// Starts a session for `user` (sign-in or registration): new refresh token, new access token.
 pub async fn start(state: &AppState, user: UserId, site: &SitePublicId, client: &Client) -> Result<Issued, ApiError> {
     let id = SessionId(uuid::Uuid::new_v4());
-    let token = refresh_token::generate();
+    let token = opaque_token::generate();
     let now = palisade_store::now_millis();
     let device = describe_device(client.user_agent.as_deref());
     let ip = client.ip.clone();

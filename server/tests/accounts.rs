@@ -274,6 +274,28 @@ async fn failed_sign_ins_back_off_alike_for_real_and_unknown_emails() {
 }
 
 #[tokio::test]
+async fn failures_from_one_network_do_not_lock_the_owner_out_of_another() {
+    let app = TestApp::spawn().await;
+    register(&app, "ada@example.org").await;
+    // The guesser at 127.0.0.1 (network 127.0.0.0/24) backs off…
+    let wrong = "not the password at all";
+    assert_eq!(attempt(&app, "ada@example.org", wrong).await.0, 401);
+    assert_eq!(attempt(&app, "ada@example.org", wrong).await.0, 429);
+    // …while Ada at 127.1.0.1 (another /24 on the loopback) signs in at once.
+    let from_elsewhere =
+        reqwest::Client::builder().local_address("127.1.0.1".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    let response = from_elsewhere
+        .post(app.url("/api/v1/auth/login"))
+        .header("origin", ORIGIN)
+        .json(&json!({"site": SITE, "email": "ada@example.org", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(attempt(&app, "ada@example.org", wrong).await.0, 429, "the guesser still waits");
+}
+
+#[tokio::test]
 async fn too_many_auth_requests_from_one_address_are_slowed() {
     let app = TestApp::spawn_configured(|config| {
         config.auth_requests_per_minute = std::num::NonZeroU32::new(6).unwrap();

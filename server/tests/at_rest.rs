@@ -32,7 +32,8 @@ fn stolen_bytes(app: &TestApp) -> Vec<u8> {
         let mut conn = diesel::pg::PgConnection::establish(&url).unwrap();
         let rows: Vec<Dump> = diesel::sql_query(
             "SELECT row_to_json(m)::text AS dump FROM messages m \
-             UNION ALL SELECT row_to_json(u)::text FROM users u",
+             UNION ALL SELECT row_to_json(u)::text FROM users u \
+             UNION ALL SELECT row_to_json(t)::text FROM mfa_totp t",
         )
         .load(&mut conn)
         .unwrap();
@@ -87,7 +88,7 @@ fn keys(app: &TestApp, args: &[&str]) -> (bool, String) {
 }
 
 #[tokio::test]
-async fn a_database_thief_learns_no_message_text_and_no_email() {
+async fn a_database_thief_learns_no_message_text_no_email_and_no_totp_secret() {
     let app = TestApp::spawn().await;
     let canary = format!("canary-{}", Uuid::new_v4().simple());
     let email = format!("{canary}@example.org");
@@ -97,16 +98,45 @@ async fn a_database_thief_learns_no_message_text_and_no_email() {
     send(&mut socket, room, &format!("the secret is {canary}")).await;
     let page = history(&app, &token, room).await;
     assert_eq!(page.messages[0].body, format!("the secret is {canary}"));
+    let enrollment: palisade_protocol::mfa::TotpEnrollment =
+        app.http.post(app.url("/api/v1/auth/mfa/totp")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
 
     let stolen = stolen_bytes(&app);
     assert!(!stolen.is_empty());
-    for needle in [canary.as_bytes().to_vec(), hex_of(&canary).into_bytes(), email.to_uppercase().into_bytes()] {
+    let secret_hex = hex_of_bytes(&base32_decode(&enrollment.secret));
+    let needles = [
+        canary.as_bytes().to_vec(),
+        hex_of(&canary).into_bytes(),
+        email.to_uppercase().into_bytes(),
+        enrollment.secret.clone().into_bytes(),
+        base32_decode(&enrollment.secret),
+        secret_hex.into_bytes(),
+    ];
+    for needle in needles {
         assert!(!contains(&stolen, &needle), "the database holds {:?} in clear", String::from_utf8_lossy(&needle));
     }
 }
 
 fn hex_of(text: &str) -> String {
-    text.bytes().map(|b| format!("{b:02x}")).collect()
+    hex_of_bytes(text.as_bytes())
+}
+
+fn hex_of_bytes(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn base32_decode(text: &str) -> Vec<u8> {
+    let (mut out, mut buffer, mut bits) = (Vec::new(), 0_u32, 0);
+    for c in text.bytes() {
+        let value = if c.is_ascii_uppercase() { c - b'A' } else { c - b'2' + 26 };
+        buffer = (buffer << 5) | u32::from(value);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
 }
 
 #[tokio::test]

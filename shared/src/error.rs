@@ -24,6 +24,10 @@ pub enum ErrorCode {
     AccountExists,
     /// The new password is too easy to guess; the message says why.
     WeakPassword,
+    /// The second-factor code is wrong, already used, or the challenge has ended.
+    InvalidMfaCode,
+    /// The request conflicts with the current state (e.g. an authenticator is already on).
+    Conflict,
     /// The request's `Origin` is not allowed for this site.
     OriginNotAllowed,
     /// Authenticated, but not allowed to do this.
@@ -54,6 +58,8 @@ impl ErrorCode {
             Self::InvalidCredentials => "invalid_credentials",
             Self::AccountExists => "account_exists",
             Self::WeakPassword => "weak_password",
+            Self::InvalidMfaCode => "invalid_mfa_code",
+            Self::Conflict => "conflict",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
@@ -66,7 +72,7 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 18] = [
         Self::MalformedRequest,
         Self::UnsupportedMediaType,
         Self::ValidationFailed,
@@ -75,6 +81,8 @@ impl ErrorCode {
         Self::InvalidCredentials,
         Self::AccountExists,
         Self::WeakPassword,
+        Self::InvalidMfaCode,
+        Self::Conflict,
         Self::OriginNotAllowed,
         Self::Forbidden,
         Self::NotFound,

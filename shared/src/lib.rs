@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod limits;
 pub mod messages;
+pub mod mfa;
 pub mod rooms;
 pub mod time;
 pub mod ws;

@@ -1,10 +1,12 @@
 //! Authentication primitives shared by the server's routes and its WebSocket.
 
 pub mod access_token;
+pub mod opaque_token;
 pub mod password;
 pub mod password_policy;
-pub mod refresh_token;
+pub mod recovery_codes;
 pub mod throttle;
+pub mod totp;
 
 pub use access_token::{AccessClaims, AccessTokenError, AccessTokens};
 pub use password::{PasswordError, PasswordHasher, Verified};

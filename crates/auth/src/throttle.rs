@@ -1,6 +1,11 @@
-//! Sign-in back-off per account: each failure doubles the wait (1 s, 2 s, 4 s, … capped at
-//! 15 minutes), success resets it, and at most 100 failures are accepted per hour. Nothing ever
-//! locks an account for good, so an attacker cannot lock a victim out for longer than that.
+//! Sign-in back-off for an email: each failure doubles the wait (1 s, 2 s, 4 s, … capped at
+//! 15 minutes) and success resets it; at most 100 failures are accepted per hour.
+//!
+//! The doubling back-off is counted per client network (IPv4 /24, IPv6 /48), the hourly cap per
+//! account. So someone guessing from their network slows only themselves, and the owner signing
+//! in from elsewhere is not held up by it: an attacker cannot keep a person locked out with a
+//! handful of failures an hour. Only a distributed guessing run (100 failures in an hour) pauses
+//! the account, until that hour is over.
 
 use std::time::Duration;
 
@@ -19,26 +24,19 @@ pub fn backoff(failures: u32) -> Duration {
     (FIRST_WAIT * (1_u32 << exponent)).min(MAX_WAIT)
 }
 
-/// The failure counts of one account (or one email that has no account: both are throttled
-/// alike, so the throttle reveals nothing about which emails exist).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Failures {
-    /// Consecutive failures since the last success.
-    pub consecutive: u32,
-    /// Failures since `window_start_ms`.
-    pub in_window: u32,
-    pub window_start_ms: i64,
+/// Until when (Unix ms) sign-in from one network is refused after `consecutive` failures
+/// from it, the last at `now_ms`.
+pub fn backoff_until(consecutive: u32, now_ms: i64) -> i64 {
+    now_ms.saturating_add(i64::try_from(backoff(consecutive).as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Until when (Unix ms) sign-in is refused after the failure just counted in `f`, at `now_ms`.
-pub fn blocked_until(f: &Failures, now_ms: i64) -> i64 {
-    let backoff_ms = i64::try_from(backoff(f.consecutive).as_millis()).unwrap_or(i64::MAX);
-    let mut until = now_ms.saturating_add(backoff_ms);
-    if f.in_window >= MAX_FAILURES_PER_WINDOW {
-        let window_ms = i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX);
-        until = until.max(f.window_start_ms.saturating_add(window_ms));
+/// Until when (Unix ms) sign-in to the account is refused from everywhere, given the failures
+/// counted in the window that started at `window_start_ms`; 0 while under the cap.
+pub fn cap_until(in_window: u32, window_start_ms: i64) -> i64 {
+    if in_window < MAX_FAILURES_PER_WINDOW {
+        return 0;
     }
-    until
+    window_start_ms.saturating_add(i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -55,13 +53,9 @@ mod tests {
     #[test]
     fn the_hundredth_failure_in_an_hour_blocks_until_the_hour_is_over() {
         let start = 1_000_000;
-        let f = Failures { consecutive: 1, in_window: 99, window_start_ms: start };
-        assert_eq!(blocked_until(&f, start + 10), start + 10 + 1000);
-        let f = Failures { in_window: 100, ..f };
-        assert_eq!(blocked_until(&f, start + 10), start + 3_600_000);
-        // The longer of the two applies, and neither exceeds 15 minutes past the last failure
-        // or the end of the hour.
-        let f = Failures { consecutive: 40, in_window: 100, window_start_ms: start };
-        assert_eq!(blocked_until(&f, start + 3_000_000), start + 3_000_000 + 900_000);
+        assert_eq!(cap_until(99, start), 0);
+        assert_eq!(cap_until(100, start), start + 3_600_000);
+        assert_eq!(backoff_until(1, start + 10), start + 10 + 1000);
+        assert_eq!(backoff_until(40, start), start + 900_000);
     }
 }

@@ -10,6 +10,8 @@ pub enum StoreError {
     EmailTaken,
     #[error("a site with public id {0:?} already exists")]
     SiteExists(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("stored data is not in the expected shape: {0}")]
     Corrupt(String),
     #[error("migrations failed: {0}")]

@@ -9,6 +9,7 @@ mod error;
 mod ids;
 pub mod login_throttle;
 pub mod messages;
+pub mod mfa;
 pub mod rooms;
 mod schema;
 pub mod sessions;

@@ -1,6 +1,7 @@
-//! Persisted sign-in failure counts, keyed by site and email blind index. The policy (how long
-//! each count blocks) is the caller's; this module only counts, atomically, so concurrent
-//! failures on several instances are all counted.
+//! Persisted sign-in failure counts, keyed by site, email blind index and a scope (a client
+//! network, or the whole account). The policy (how long each count blocks) is the caller's;
+//! this module only counts, atomically, so concurrent failures on several instances are all
+//! counted.
 
 use diesel::prelude::*;
 
@@ -15,15 +16,18 @@ pub struct Counts {
     pub window_start: i64,
 }
 
-fn key<'a>(site: &uuid::Uuid, email_index: &'a str) -> (String, &'a str) {
-    (ids::to_text(site), email_index)
+/// Which counter: the email on one site, in one scope.
+#[derive(Debug, Clone, Copy)]
+pub struct Key<'a> {
+    pub site: &'a uuid::Uuid,
+    pub email_index: &'a str,
+    pub scope: &'a str,
 }
 
 /// Until when sign-in with this email is refused (Unix ms), if it is blocked at all.
-pub fn blocked_until(conn: &mut DbConnection, site: &uuid::Uuid, email_index: &str) -> Result<Option<i64>, StoreError> {
-    let (site, email_index) = key(site, email_index);
+pub fn blocked_until(conn: &mut DbConnection, key: Key<'_>) -> Result<Option<i64>, StoreError> {
     Ok(login_throttle::table
-        .find((site, email_index))
+        .find((ids::to_text(key.site), key.email_index, key.scope))
         .select(login_throttle::blocked_until)
         .first::<i64>(conn)
         .optional()?)
@@ -33,18 +37,18 @@ pub fn blocked_until(conn: &mut DbConnection, site: &uuid::Uuid, email_index: &s
 /// than `window_ms` starts afresh.
 pub fn record_failure(
     conn: &mut DbConnection,
-    site: &uuid::Uuid,
-    email_index: &str,
+    key: Key<'_>,
     now: i64,
     window_ms: i64,
     policy: impl Fn(&Counts) -> i64,
 ) -> Result<(Counts, i64), StoreError> {
-    let (site, email_index) = key(site, email_index);
+    let site = ids::to_text(key.site);
     conn.transaction(|conn| {
         let this = || {
             login_throttle::table
                 .filter(login_throttle::site_id.eq(site.clone()))
-                .filter(login_throttle::email_index.eq(email_index))
+                .filter(login_throttle::email_index.eq(key.email_index))
+                .filter(login_throttle::scope.eq(key.scope))
         };
         // The UPDATE comes first so that, on PostgreSQL, it takes the row lock that serialises
         // concurrent failures; only a first failure inserts.
@@ -60,7 +64,8 @@ pub fn record_failure(
                 diesel::insert_into(login_throttle::table)
                     .values((
                         login_throttle::site_id.eq(&site),
-                        login_throttle::email_index.eq(email_index),
+                        login_throttle::email_index.eq(key.email_index),
+                        login_throttle::scope.eq(key.scope),
                         login_throttle::consecutive.eq(1),
                         login_throttle::blocked_until.eq(0_i64),
                         login_throttle::window_start.eq(now),
@@ -99,10 +104,9 @@ pub fn record_failure(
     })
 }
 
-/// A successful sign-in ends the back-off; the hourly count stays.
-pub fn record_success(conn: &mut DbConnection, site: &uuid::Uuid, email_index: &str) -> Result<(), StoreError> {
-    let (site, email_index) = key(site, email_index);
-    diesel::update(login_throttle::table.find((site, email_index)))
+/// A successful sign-in ends the back-off of its scope; hourly counts stay.
+pub fn record_success(conn: &mut DbConnection, key: Key<'_>) -> Result<(), StoreError> {
+    diesel::update(login_throttle::table.find((ids::to_text(key.site), key.email_index, key.scope)))
         .set((login_throttle::consecutive.eq(0), login_throttle::blocked_until.eq(0_i64)))
         .execute(conn)?;
     Ok(())

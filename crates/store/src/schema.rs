@@ -88,13 +88,42 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_throttle (site_id, email_index) {
+    login_throttle (site_id, email_index, scope) {
         site_id -> Text,
         email_index -> Text,
+        scope -> Text,
         consecutive -> Integer,
         blocked_until -> BigInt,
         window_start -> BigInt,
         window_failures -> Integer,
+    }
+}
+
+diesel::table! {
+    mfa_totp (user_id) {
+        user_id -> Text,
+        secret_sealed -> Binary,
+        secret_key_id -> Integer,
+        enabled -> Bool,
+        last_step -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (ticket_hash) {
+        ticket_hash -> Text,
+        user_id -> Text,
+        expires_at -> BigInt,
+        attempts -> Integer,
     }
 }
 
@@ -116,7 +145,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     sessions,
     refresh_tokens,
-    login_throttle
+    login_throttle,
+    mfa_totp,
+    recovery_codes,
+    mfa_challenges
 );
 
 diesel::table! {

@@ -3,7 +3,7 @@
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
-use crate::schema::{messages, users, vault_keys};
+use crate::schema::{messages, mfa_totp, users, vault_keys};
 use crate::{DbConnection, StoreError, ids, now_millis};
 
 /// A data key as persisted: only ever wrapped by the key-encryption key.
@@ -84,11 +84,18 @@ pub fn next_id(conn: &mut DbConnection) -> Result<u32, StoreError> {
 pub struct Usage {
     pub messages: u64,
     pub users: u64,
+    pub totp_secrets: u64,
+}
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} messages, {} emails, {} TOTP secrets", self.messages, self.users, self.totp_secrets)
+    }
 }
 
 impl Usage {
     pub fn total(&self) -> u64 {
-        self.messages + self.users
+        self.messages + self.users + self.totp_secrets
     }
 }
 
@@ -96,7 +103,8 @@ pub fn usage(conn: &mut DbConnection, id: u32) -> Result<Usage, StoreError> {
     let id = ids::key_id_to_db(id)?;
     let messages = messages::table.filter(messages::body_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
     let users = users::table.filter(users::email_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
-    Ok(Usage { messages: messages.unsigned_abs(), users: users.unsigned_abs() })
+    let totp = mfa_totp::table.filter(mfa_totp::secret_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
+    Ok(Usage { messages: messages.unsigned_abs(), users: users.unsigned_abs(), totp_secrets: totp.unsigned_abs() })
 }
 
 /// How many stored values are sealed under any key but `active`: what re-encryption has left.
@@ -104,7 +112,8 @@ pub fn not_under(conn: &mut DbConnection, active: u32) -> Result<Usage, StoreErr
     let active = ids::key_id_to_db(active)?;
     let messages = messages::table.filter(messages::body_key_id.ne(active)).select(count_star()).first::<i64>(conn)?;
     let users = users::table.filter(users::email_key_id.ne(active)).select(count_star()).first::<i64>(conn)?;
-    Ok(Usage { messages: messages.unsigned_abs(), users: users.unsigned_abs() })
+    let totp = mfa_totp::table.filter(mfa_totp::secret_key_id.ne(active)).select(count_star()).first::<i64>(conn)?;
+    Ok(Usage { messages: messages.unsigned_abs(), users: users.unsigned_abs(), totp_secrets: totp.unsigned_abs() })
 }
 
 /// Whether no user exists yet: a missing blind-index key may then be created, not restored.

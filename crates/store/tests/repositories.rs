@@ -193,7 +193,10 @@ fn keys_rotate_atomically_and_usage_follows_re_encryption() {
     let states: Vec<_> =
         f.store.with_connection(vault_keys::list).unwrap().into_iter().map(|k| (k.id, k.state)).collect();
     assert_eq!(states, [(1, "decrypt_only".to_owned()), (2, "active".to_owned())]);
-    assert_eq!(f.store.with_connection(|c| vault_keys::not_under(c, 2)).unwrap(), Usage { messages: 2, users: 1 });
+    assert_eq!(
+        f.store.with_connection(|c| vault_keys::not_under(c, 2)).unwrap(),
+        Usage { messages: 2, users: 1, totp_secrets: 0 }
+    );
 
     let pending = f.store.with_connection(|c| messages::bodies_not_under(c, 2, None, 1)).unwrap();
     assert_eq!(pending.len(), 1);
@@ -205,8 +208,14 @@ fn keys_rotate_atomically_and_usage_follows_re_encryption() {
     assert_eq!(emails.len(), 1);
     assert!(f.store.with_connection(|c| users::replace_email(c, &emails[0].user, 1, &sealed(2, "e"))).unwrap());
 
-    assert_eq!(f.store.with_connection(|c| vault_keys::usage(c, 1)).unwrap(), Usage { messages: 1, users: 0 });
-    assert_eq!(f.store.with_connection(|c| vault_keys::usage(c, 2)).unwrap(), Usage { messages: 1, users: 1 });
+    assert_eq!(
+        f.store.with_connection(|c| vault_keys::usage(c, 1)).unwrap(),
+        Usage { messages: 1, users: 0, totp_secrets: 0 }
+    );
+    assert_eq!(
+        f.store.with_connection(|c| vault_keys::usage(c, 2)).unwrap(),
+        Usage { messages: 1, users: 1, totp_secrets: 0 }
+    );
     assert_eq!(first.message().body.key_id, 1);
     assert!(matches!(f.store.with_connection(|c| vault_keys::set_state(c, 9, "retired")), Err(StoreError::NotFound)));
 }

@@ -114,23 +114,26 @@ fn sessions_list_and_end_individually_or_all_but_one() {
 }
 
 #[test]
-fn failures_are_counted_per_email_and_success_resets_the_back_off() {
+fn failures_are_counted_per_email_and_scope_and_success_resets_the_back_off() {
     let f = fixture();
     let hour = 60 * 60 * 1000;
+    let key = |scope| login_throttle::Key { site: &f.site, email_index: "idx", scope };
     let policy = |c: &login_throttle::Counts| T0 + i64::from(c.consecutive) * 1000;
-    let fail = |now| {
-        f.store.with_connection(|c| login_throttle::record_failure(c, &f.site, "idx", now, hour, policy)).unwrap()
+    let fail = |scope, now| {
+        f.store.with_connection(|c| login_throttle::record_failure(c, key(scope), now, hour, policy)).unwrap()
     };
-    assert_eq!(f.store.with_connection(|c| login_throttle::blocked_until(c, &f.site, "idx")).unwrap(), None);
-    assert_eq!(fail(T0).0.consecutive, 1);
-    let (counts, until) = fail(T0 + 10);
+    let blocked = |scope| f.store.with_connection(|c| login_throttle::blocked_until(c, key(scope))).unwrap();
+    assert_eq!(blocked("192.0.2.0"), None);
+    assert_eq!(fail("192.0.2.0", T0).0.consecutive, 1);
+    let (counts, until) = fail("192.0.2.0", T0 + 10);
     assert_eq!((counts.consecutive, counts.window_failures, counts.window_start, until), (2, 2, T0, T0 + 2000));
-    assert_eq!(f.store.with_connection(|c| login_throttle::blocked_until(c, &f.site, "idx")).unwrap(), Some(T0 + 2000));
-    let other = f.store.with_connection(|c| login_throttle::blocked_until(c, &f.site, "other")).unwrap();
-    assert_eq!(other, None, "another email is not affected");
+    assert_eq!(blocked("192.0.2.0"), Some(T0 + 2000));
+    assert_eq!(blocked("198.51.100.0"), None, "another network is not affected");
+    let other = login_throttle::Key { site: &f.site, email_index: "other", scope: "192.0.2.0" };
+    assert_eq!(f.store.with_connection(|c| login_throttle::blocked_until(c, other)).unwrap(), None);
 
-    f.store.with_connection(|c| login_throttle::record_success(c, &f.site, "idx")).unwrap();
-    assert_eq!(f.store.with_connection(|c| login_throttle::blocked_until(c, &f.site, "idx")).unwrap(), Some(0));
-    let (counts, _) = fail(T0 + hour + 1);
+    f.store.with_connection(|c| login_throttle::record_success(c, key("192.0.2.0"))).unwrap();
+    assert_eq!(blocked("192.0.2.0"), Some(0));
+    let (counts, _) = fail("192.0.2.0", T0 + hour + 1);
     assert_eq!((counts.consecutive, counts.window_failures, counts.window_start), (1, 1, T0 + hour + 1));
 }

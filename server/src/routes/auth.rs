@@ -1,18 +1,18 @@
 //! Registration, password sign-in and password change.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use palisade_auth::{Verified, password_policy, throttle};
+use palisade_auth::{Verified, password_policy};
 use palisade_protocol::auth::{ChangePasswordRequest, LoginRequest, RegisterRequest, TokenResponse};
 use palisade_protocol::limits::{self, EMAIL_MAX, LimitError, PASSWORD_MAX};
 use palisade_protocol::{ErrorBody, ErrorCode, UserId};
-use palisade_store::{StoreError, login_throttle, sites, users};
+use palisade_store::{StoreError, mfa, sites, users};
 
 use crate::app::AppState;
 use crate::audit::{AuditEvent, Client, Outcome};
 use crate::error::ApiError;
 use crate::extract::Caller;
-use crate::origins;
 use crate::sessions::Issued;
+use crate::{origins, sign_in_throttle};
 
 async fn site_for(
     state: &AppState,
@@ -99,78 +99,13 @@ pub async fn register(
     Ok(signed_in(actix_web::http::StatusCode::CREATED, issued))
 }
 
-/// Refuses the attempt if this email is in its back-off period.
-async fn check_throttle(state: &AppState, site: &sites::Site, email_index: &str) -> Result<(), ApiError> {
-    let (site_id, index) = (site.id, email_index.to_owned());
-    let blocked = state.store.interact(move |conn| login_throttle::blocked_until(conn, &site_id, &index)).await?;
-    let now = palisade_store::now_millis();
-    match blocked {
-        Some(until) if until > now => {
-            let wait = u64::try_from(until - now).unwrap_or(0).div_ceil(1000);
-            Err(ApiError::rate_limited(format!("too many failed attempts; try again in {wait} s"), wait))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Counts a failed password for this email and audits it, escalating to `authn_login_lock`
-/// once the back-off becomes noticeable.
-async fn count_failure(
-    state: &AppState,
-    site: &sites::Site,
-    email_index: &str,
-    user: Option<UserId>,
-    event: &'static str,
-    client: &Client,
-) -> Result<(), ApiError> {
-    let (site_id, index) = (site.id, email_index.to_owned());
-    let now = palisade_store::now_millis();
-    let window_ms = i64::try_from(throttle::WINDOW.as_millis()).unwrap_or(i64::MAX);
-    let (counts, until) = state
-        .store
-        .interact(move |conn| {
-            login_throttle::record_failure(conn, &site_id, &index, now, window_ms, |c| {
-                let failures = throttle::Failures {
-                    consecutive: c.consecutive,
-                    in_window: c.window_failures,
-                    window_start_ms: c.window_start,
-                };
-                throttle::blocked_until(&failures, now)
-            })
-        })
-        .await?;
-    let with_actor = |mut event: AuditEvent| {
-        if let Some(user) = user {
-            event = event.with_actor(user);
-        }
-        event.with_site(site.id).with_client(client.clone())
-    };
-    let reason = if user.is_some() { "wrong_password" } else { "unknown_account" };
-    state.audit.record(
-        with_actor(AuditEvent::new(event, Outcome::Failure))
-            .with_detail("reason", reason)
-            .with_detail("consecutive", counts.consecutive),
-    );
-    if until - now >= LOCK_NOTICE_MS {
-        state.audit.record(
-            with_actor(AuditEvent::new("authn_login_lock", Outcome::Failure))
-                .with_detail("seconds", (until - now).div_euclid(1000))
-                .with_detail("consecutive", counts.consecutive)
-                .with_detail("in_window", counts.window_failures),
-        );
-    }
-    Ok(())
-}
-
-/// Back-offs from this long (the fifth failure in a row: 16 s) are audited as a lock.
-const LOCK_NOTICE_MS: i64 = 15_000;
-
 /// Signs in with email and password.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse, description = "signed in; sets the site's refresh cookie"),
+        (status = 202, body = palisade_protocol::mfa::MfaChallenge, description = "password right; complete with POST /auth/mfa/verify"),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody, description = "wrong email or password (indistinguishable)"),
         (status = 403, body = ErrorBody),
@@ -197,20 +132,21 @@ pub async fn login(
         return Err(LimitError::TooLong { field: "email", max: EMAIL_MAX }.into());
     }
     let (email_index, site_id) = (state.sealer.email_index(&site.id, &body.email), site.id);
+    let client = Client::of(&req);
     // The throttle is keyed by the email, not the account, so it answers the same either way.
-    check_throttle(&state, &site, &email_index).await?;
+    sign_in_throttle::check(&state, &site, &email_index, &client).await?;
     let index = email_index.clone();
     let credentials = state.store.interact(move |conn| users::find_credentials(conn, &site_id, &index)).await?;
-    let client = Client::of(&req);
     let Some(credentials) = credentials else {
         state.passwords.verify_absent(body.password).await?;
-        count_failure(&state, &site, &email_index, None, "authn_login_fail", &client).await?;
+        sign_in_throttle::count_failure(&state, &site, &email_index, None, "authn_login_fail", &client).await?;
         return Err(invalid_credentials());
     };
     let user = credentials.user;
     match state.passwords.verify(body.password, credentials.password_hash).await? {
         Verified::No => {
-            count_failure(&state, &site, &email_index, Some(user.id), "authn_login_fail", &client).await?;
+            sign_in_throttle::count_failure(&state, &site, &email_index, Some(user.id), "authn_login_fail", &client)
+                .await?;
             return Err(invalid_credentials());
         }
         Verified::Yes => {}
@@ -219,14 +155,33 @@ pub async fn login(
             state.store.interact(move |conn| users::set_password_hash(conn, &id, &hash)).await?;
         }
     }
-    state.store.interact(move |conn| login_throttle::record_success(conn, &site_id, &email_index)).await?;
+    let user_id = user.id;
+    if state.store.interact(move |conn| mfa::is_enabled(conn, &user_id)).await? {
+        // The password is not enough: the session starts only once the second factor is in.
+        let challenge = super::mfa::challenge(&state, user.id).await?;
+        return Ok(HttpResponse::Accepted().json(challenge));
+    }
+    finish_sign_in(&state, &site, user.id, &email_index, &client, "password").await
+}
+
+/// Ends a successful sign-in: resets the back-off, audits, starts the session.
+pub(crate) async fn finish_sign_in(
+    state: &AppState,
+    site: &sites::Site,
+    user: UserId,
+    email_index: &str,
+    client: &Client,
+    method: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    sign_in_throttle::record_success(state, site, email_index, client).await?;
     state.audit.record(
         AuditEvent::new("authn_login_success", Outcome::Success)
             .with_site(site.id)
-            .with_actor(user.id)
-            .with_client(client.clone()),
+            .with_actor(user)
+            .with_client(client.clone())
+            .with_detail("method", method),
     );
-    let issued = crate::sessions::start(&state, user.id, &site.public_id, &client).await?;
+    let issued = crate::sessions::start(state, user, &site.public_id, client).await?;
     Ok(signed_in(actix_web::http::StatusCode::OK, issued))
 }
 
@@ -257,25 +212,10 @@ pub async fn change_password(
     state.auth_limiter.check(&req)?;
     let body = body.into_inner();
     let site = super::rooms::caller_site(&state, &caller).await?;
-    if body.current_password.chars().count() > PASSWORD_MAX {
-        return Err(LimitError::TooLong { field: "current_password", max: PASSWORD_MAX }.into());
-    }
     limits::check_password(&body.new_password)?;
-    let (site_id, user) = (site.id, caller.0.sub);
-    let credentials = state
-        .store
-        .interact(move |conn| users::credentials_of(conn, &site_id, &user))
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
-    check_throttle(&state, &site, &credentials.email_index).await?;
-    let client = Client::of(&req);
-    if let Verified::No = state.passwords.verify(body.current_password, credentials.password_hash).await? {
-        count_failure(&state, &site, &credentials.email_index, Some(user), "authn_password_change_fail", &client)
-            .await?;
-        return Err(ApiError::new(ErrorCode::InvalidCredentials, "the current password is wrong"));
-    }
-    let index = credentials.email_index.clone();
-    state.store.interact(move |conn| login_throttle::record_success(conn, &site_id, &index)).await?;
+    let user = caller.0.sub;
+    let credentials =
+        reauthenticate(&state, &req, &site, user, body.current_password, "authn_password_change_fail").await?;
     password_policy::check(&body.new_password, &[&credentials.user.display_name, &site.name]).map_err(weak)?;
     let hash = state.passwords.hash(body.new_password).await?;
     let (sid, now) = (caller.0.sid, palisade_store::now_millis());
@@ -284,8 +224,38 @@ pub async fn change_password(
         AuditEvent::new("authn_password_change", Outcome::Success)
             .with_site(site.id)
             .with_actor(user)
-            .with_client(client)
+            .with_client(Client::of(&req))
             .with_detail("other_sessions_ended", ended),
     );
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Asks for the password again before a sensitive change (password, second factor): a stolen
+/// access token alone must not be enough. Failures count towards the sign-in back-off.
+pub(crate) async fn reauthenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    site: &sites::Site,
+    user: UserId,
+    password: String,
+    failure_event: &'static str,
+) -> Result<users::Credentials, ApiError> {
+    if password.chars().count() > PASSWORD_MAX {
+        return Err(LimitError::TooLong { field: "password", max: PASSWORD_MAX }.into());
+    }
+    let site_id = site.id;
+    let credentials = state
+        .store
+        .interact(move |conn| users::credentials_of(conn, &site_id, &user))
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    let client = Client::of(req);
+    sign_in_throttle::check(state, site, &credentials.email_index, &client).await?;
+    if let Verified::No = state.passwords.verify(password, credentials.password_hash.clone()).await? {
+        sign_in_throttle::count_failure(state, site, &credentials.email_index, Some(user), failure_event, &client)
+            .await?;
+        return Err(ApiError::new(ErrorCode::InvalidCredentials, "the password is wrong"));
+    }
+    sign_in_throttle::record_success(state, site, &credentials.email_index, &client).await?;
+    Ok(credentials)
 }

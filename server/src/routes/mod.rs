@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod mfa;
 pub mod rooms;
 pub mod sessions;
 pub mod widget;

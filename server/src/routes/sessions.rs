@@ -2,7 +2,7 @@
 //! list of signed-in devices (bearer).
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use palisade_auth::refresh_token;
+use palisade_auth::opaque_token;
 use palisade_protocol::auth::{SessionList, SessionRequest, SessionView, TokenResponse};
 use palisade_protocol::{ErrorBody, ErrorCode, SessionId, Timestamp};
 use palisade_store::sessions::{self, Rotation};
@@ -43,11 +43,11 @@ pub async fn refresh(
     let site = super::site_by_public_id(&state, &body.site).await?;
     csrf::require(&state, &req, &site)?;
     let Some(presented) =
-        lifecycle::presented_token(&req, &site.public_id).and_then(|token| refresh_token::hash(&token))
+        lifecycle::presented_token(&req, &site.public_id).and_then(|token| opaque_token::hash(&token))
     else {
         return refused(&site.public_id);
     };
-    let next = refresh_token::generate();
+    let next = opaque_token::generate();
     let (next_hash, now) = (next.hash.clone(), palisade_store::now_millis());
     let lifetimes = lifecycle::lifetimes();
     let rotation =
@@ -90,7 +90,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let site = super::site_by_public_id(&state, &body.site).await?;
     csrf::require(&state, &req, &site)?;
-    if let Some(hash) = lifecycle::presented_token(&req, &site.public_id).and_then(|t| refresh_token::hash(&t)) {
+    if let Some(hash) = lifecycle::presented_token(&req, &site.public_id).and_then(|t| opaque_token::hash(&t)) {
         let now = palisade_store::now_millis();
         let ended = state
             .store

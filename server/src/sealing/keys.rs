@@ -145,7 +145,7 @@ pub mod admin {
         let mut lines = vec![format!("KEK fingerprint {}", keyring.kek_fingerprint())];
         for (id, state) in keyring.key_states() {
             let usage = store.with_connection(|c| vault_keys::usage(c, id))?;
-            lines.push(format!("key {id}\t{state}\t{} messages\t{} emails", usage.messages, usage.users));
+            lines.push(format!("key {id}\t{state}\t{usage}"));
         }
         let left = store.with_connection(|c| vault_keys::not_under(c, keyring.active_id()))?;
         lines.push(format!("values still to re-encrypt under key {}: {}", keyring.active_id(), left.total()));
@@ -177,8 +177,7 @@ pub mod admin {
         let usage = store.with_connection(|c| vault_keys::usage(c, id))?;
         if usage.total() > 0 {
             return Err(KeySetupError::Refused(format!(
-                "key {id} still seals {} messages and {} emails; wait for re-encryption (see `keys status`)",
-                usage.messages, usage.users
+                "key {id} still seals {usage}; wait for re-encryption (see `keys status`)"
             )));
         }
         store.with_connection(|c| vault_keys::set_state(c, id, DekState::Retired.as_str()))?;

@@ -10,6 +10,7 @@ pub use reencrypt::spawn_maintenance;
 use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock};
 
+use palisade_auth::totp::TotpSecret;
 use palisade_protocol::{MessageId, RoomId, UserId};
 use palisade_store::Sealed;
 use palisade_vault::{Aad, BlindIndexKey, Keyring};
@@ -43,6 +44,10 @@ fn body_aad(id: &MessageId, room: &RoomId) -> Aad {
 
 fn email_aad(user: &UserId, site: &Uuid) -> Aad {
     Aad::new("users", "email", &user.to_string()).with_context("site", &site.to_string())
+}
+
+fn totp_secret_aad(user: &UserId) -> Aad {
+    Aad::new("mfa_totp", "secret", &user.to_string())
 }
 
 impl Sealer {
@@ -89,6 +94,16 @@ impl Sealer {
 
     pub fn seal_email(&self, user: &UserId, site: &Uuid, email: &str) -> Result<Sealed, SealFailed> {
         self.seal(palisade_vault::normalize_email(email).as_bytes(), &email_aad(user, site))
+    }
+
+    pub fn seal_totp_secret(&self, user: &UserId, secret: &TotpSecret) -> Result<Sealed, SealFailed> {
+        self.seal(secret.expose_bytes(), &totp_secret_aad(user))
+    }
+
+    /// The secret, or `None` when it does not open (which is audited).
+    pub fn open_totp_secret(&self, user: &UserId, sealed: &Sealed) -> Option<TotpSecret> {
+        let bytes = zeroize::Zeroizing::new(self.open(sealed, &totp_secret_aad(user), "mfa_totp", user)?);
+        TotpSecret::from_bytes(&bytes)
     }
 
     fn reseal(&self, sealed: &Sealed, aad: &Aad, table: &str, row: &dyn std::fmt::Display) -> Option<Sealed> {

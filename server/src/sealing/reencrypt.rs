@@ -6,9 +6,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use palisade_store::{Store, messages, users, vault_keys};
+use palisade_protocol::{MessageId, UserId};
+use palisade_store::{Sealed, Store, messages, mfa, users, vault_keys};
+use palisade_vault::Aad;
 
-use super::{Sealer, body_aad, email_aad};
+use super::{Sealer, body_aad, email_aad, totp_secret_aad};
 use crate::metrics::Metrics;
 
 const EVERY: Duration = Duration::from_secs(5);
@@ -18,15 +20,17 @@ const BATCH: i64 = 200;
 /// retried (and re-reported) every few seconds.
 #[derive(Default)]
 struct Skipped {
-    bodies: HashSet<palisade_protocol::MessageId>,
-    emails: HashSet<palisade_protocol::UserId>,
+    bodies: HashSet<MessageId>,
+    emails: HashSet<UserId>,
+    secrets: HashSet<UserId>,
 }
 
-/// Where a pass has got to in each table.
+/// Where a pass has got to in each sealed column.
 #[derive(Default)]
 struct Cursor {
-    bodies: Option<palisade_protocol::MessageId>,
-    emails: Option<palisade_protocol::UserId>,
+    bodies: Option<MessageId>,
+    emails: Option<UserId>,
+    secrets: Option<UserId>,
 }
 
 /// What one batch did.
@@ -37,7 +41,31 @@ struct Batch {
     resealed: usize,
 }
 
-/// Re-seals the next batch of bodies and of emails after `cursor`.
+/// Re-seals one column's rows `(id, value, its AAD)`, advancing the cursor past all of them.
+fn reseal_rows<Id: Copy + Eq + std::hash::Hash + std::fmt::Display>(
+    sealer: &Sealer,
+    table: &'static str,
+    rows: Vec<(Id, Sealed, Aad)>,
+    skipped: &mut HashSet<Id>,
+    cursor: &mut Option<Id>,
+) -> Vec<(Id, u32, Sealed)> {
+    *cursor = rows.last().map(|(id, _, _)| *id).or(*cursor);
+    let mut resealed = Vec::new();
+    for (id, sealed, aad) in rows {
+        if skipped.contains(&id) {
+            continue;
+        }
+        match sealer.reseal(&sealed, &aad, table, &id) {
+            Some(new) => resealed.push((id, sealed.key_id, new)),
+            None => {
+                skipped.insert(id);
+            }
+        }
+    }
+    resealed
+}
+
+/// Re-seals the next batch of each sealed column after `cursor`.
 fn reencrypt_batch(
     sealer: &Sealer,
     store: &Store,
@@ -45,38 +73,28 @@ fn reencrypt_batch(
     cursor: &mut Cursor,
 ) -> Result<Batch, palisade_store::StoreError> {
     let active = sealer.active_key();
-    let rows = store.with_connection(|c| messages::bodies_not_under(c, active, cursor.bodies.as_ref(), BATCH))?;
-    let mut seen = rows.len();
-    cursor.bodies = rows.last().map(|row| row.id).or(cursor.bodies);
-    let mut bodies = Vec::new();
-    for row in rows {
-        if skipped.bodies.contains(&row.id) {
-            continue;
-        }
-        match sealer.reseal(&row.body, &body_aad(&row.id, &row.room), "messages", &row.id) {
-            Some(new) => bodies.push((row.id, row.body.key_id, new)),
-            None => {
-                skipped.bodies.insert(row.id);
-            }
-        }
-    }
-    let rows = store.with_connection(|c| users::emails_not_under(c, active, cursor.emails.as_ref(), BATCH))?;
-    seen += rows.len();
-    cursor.emails = rows.last().map(|row| row.user).or(cursor.emails);
-    let mut emails = Vec::new();
-    for row in rows {
-        if skipped.emails.contains(&row.user) {
-            continue;
-        }
-        match sealer.reseal(&row.email, &email_aad(&row.user, &row.site_id), "users", &row.user) {
-            Some(new) => emails.push((row.user, row.email.key_id, new)),
-            None => {
-                skipped.emails.insert(row.user);
-            }
-        }
-    }
+    let bodies: Vec<_> = store
+        .with_connection(|c| messages::bodies_not_under(c, active, cursor.bodies.as_ref(), BATCH))?
+        .into_iter()
+        .map(|r| (r.id, r.body, body_aad(&r.id, &r.room)))
+        .collect();
+    let emails: Vec<_> = store
+        .with_connection(|c| users::emails_not_under(c, active, cursor.emails.as_ref(), BATCH))?
+        .into_iter()
+        .map(|r| (r.user, r.email, email_aad(&r.user, &r.site_id)))
+        .collect();
+    let secrets: Vec<_> = store
+        .with_connection(|c| mfa::secrets_not_under(c, active, cursor.secrets.as_ref(), BATCH))?
+        .into_iter()
+        .map(|r| (r.user, r.secret, totp_secret_aad(&r.user)))
+        .collect();
+    let seen = bodies.len() + emails.len() + secrets.len();
+    let bodies = reseal_rows(sealer, "messages", bodies, &mut skipped.bodies, &mut cursor.bodies);
+    let emails = reseal_rows(sealer, "users", emails, &mut skipped.emails, &mut cursor.emails);
+    let secrets = reseal_rows(sealer, "mfa_totp", secrets, &mut skipped.secrets, &mut cursor.secrets);
     let resealed = store.with_connection(|c| messages::replace_bodies(c, &bodies))?
-        + store.with_connection(|c| users::replace_emails(c, &emails))?;
+        + store.with_connection(|c| users::replace_emails(c, &emails))?
+        + store.with_connection(|c| mfa::replace_secrets(c, &secrets))?;
     Ok(Batch { seen, resealed })
 }
 
@@ -192,6 +210,8 @@ mod tests {
             password_hash: "h",
         };
         store.with_connection(|c| users::create(c, &new_user)).unwrap();
+        let secret = sealer.seal_totp_secret(&user, &palisade_auth::totp::TotpSecret::generate()).unwrap();
+        store.with_connection(|c| mfa::put_pending_totp(c, &user, &secret)).unwrap();
         let elsewhere = palisade_protocol::RoomId(Uuid::new_v4());
         for n in 0..total {
             let id = MessageId(Uuid::new_v4());
@@ -232,20 +252,29 @@ mod tests {
         assert!(sealer.reload(&store).unwrap());
         let first_batch =
             reencrypt_batch(&sealer, &store, &mut Skipped::default(), &mut Cursor::default()).unwrap().resealed;
-        assert_eq!(first_batch, BATCH as usize + 1, "one batch of bodies and the one email");
+        assert_eq!(first_batch, BATCH as usize + 2, "one batch of bodies, the one email and the one TOTP secret");
         drop(sealer); // the process dies here
 
         let restarted = load_sealer(&config, &store);
         assert_eq!(restarted.active_key(), 2);
         let rest = reencrypt_all(&restarted, &store, &mut Skipped::default(), &Metrics::default()).unwrap();
-        assert_eq!(first_batch + rest, total + 1);
+        assert_eq!(first_batch + rest, total + 2);
         assert_eq!(store.with_connection(|c| vault_keys::not_under(c, 2)).unwrap().total(), 0);
         let (page, _) = store.with_connection(|c| messages::page(c, &room, messages::Cursor::After(0), 100)).unwrap();
         for message in page {
             assert_eq!(message.body.key_id, 2);
             assert!(restarted.open_body(&message.id, &message.room, &message.body).is_some());
         }
+        let user = page_author(&store, room);
+        let secret = store.with_connection(|c| mfa::totp_of(c, &user)).unwrap().unwrap().secret;
+        assert_eq!(secret.key_id, 2);
+        assert!(restarted.open_totp_secret(&user, &secret).is_some());
         admin::retire(&config, &store, 1).unwrap();
+    }
+
+    fn page_author(store: &Store, room: palisade_protocol::RoomId) -> UserId {
+        let (page, _) = store.with_connection(|c| messages::page(c, &room, messages::Cursor::After(0), 1)).unwrap();
+        page[0].author
     }
 
     #[test]
@@ -263,7 +292,7 @@ mod tests {
 
         let metrics = Metrics::default();
         let mut skipped = Skipped::default();
-        assert_eq!(reencrypt_all(&sealer, &store, &mut skipped, &metrics).unwrap(), 100 + 1);
+        assert_eq!(reencrypt_all(&sealer, &store, &mut skipped, &metrics).unwrap(), 100 + 2);
         assert_eq!(skipped.bodies.len(), unreadable);
         assert_eq!(store.with_connection(|c| vault_keys::not_under(c, 2)).unwrap().total(), unreadable as u64);
         assert_eq!(reencrypt_all(&sealer, &store, &mut skipped, &metrics).unwrap(), 0, "nothing is retried");

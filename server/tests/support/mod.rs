@@ -114,6 +114,14 @@ impl TestApp {
         response.json::<TokenResponse>().await.unwrap().access_token
     }
 
+    /// Signs an existing person in again (a second session) and returns the access token.
+    pub async fn token_signed_in(&self, email: &str) -> String {
+        let response =
+            self.post_json("/api/v1/auth/login", &json!({"site": SITE, "email": email, "password": PASSWORD})).await;
+        assert_eq!(response.status(), 200, "{:?}", response.text().await);
+        response.json::<TokenResponse>().await.unwrap().access_token
+    }
+
     pub async fn get_authed(&self, path: &str, token: &str) -> reqwest::Response {
         self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap()
     }

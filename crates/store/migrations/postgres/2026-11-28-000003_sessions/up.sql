@@ -26,15 +26,18 @@ CREATE TABLE refresh_tokens (
 CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);
 
 -- Sign-in failures per (site, email blind index), whether or not an account has that email, so
--- the throttle behaves the same for both and reveals nothing.
+-- the throttle behaves the same for both and reveals nothing. scope is the client's network
+-- for the exponential back-off (so failures from an attacker's network do not lock the owner
+-- out from theirs) or 'account' for the hourly cap across all networks.
 CREATE TABLE login_throttle (
     site_id TEXT NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
     email_index TEXT NOT NULL,
+    scope TEXT NOT NULL,
     consecutive INTEGER NOT NULL,
     blocked_until BIGINT NOT NULL,
     window_start BIGINT NOT NULL,
     window_failures INTEGER NOT NULL,
-    PRIMARY KEY (site_id, email_index)
+    PRIMARY KEY (site_id, email_index, scope)
 );
 
 CREATE INDEX login_throttle_blocked ON login_throttle (blocked_until);

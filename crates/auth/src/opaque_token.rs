@@ -1,6 +1,6 @@
-//! Refresh tokens: 256 random bits, handed to the browser once (in an HttpOnly cookie) and
-//! stored only as a SHA-256 hash. A fast hash is right here: the input is a uniformly random
-//! 256-bit value, not a password, so there is nothing to brute-force.
+//! Opaque bearer secrets (refresh tokens, sign-in challenge tickets): 256 random bits, handed
+//! out once and stored only as a SHA-256 hash. A fast hash is right here: the input is a
+//! uniformly random 256-bit value, not a password, so there is nothing to brute-force.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -8,21 +8,21 @@ use sha2::{Digest, Sha256};
 const TOKEN_BYTES: usize = 32;
 
 /// A freshly minted refresh token: the value for the cookie and the hash for the database.
-pub struct NewRefreshToken {
+pub struct NewToken {
     pub token: String,
     pub hash: String,
 }
 
-impl std::fmt::Debug for NewRefreshToken {
+impl std::fmt::Debug for NewToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewRefreshToken").field("hash", &self.hash).finish_non_exhaustive()
+        f.debug_struct("NewToken").field("hash", &self.hash).finish_non_exhaustive()
     }
 }
 
-pub fn generate() -> NewRefreshToken {
+pub fn generate() -> NewToken {
     let mut bytes = [0_u8; TOKEN_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    NewRefreshToken { token: hex::encode(bytes), hash: hex::encode(Sha256::digest(bytes)) }
+    NewToken { token: hex::encode(bytes), hash: hex::encode(Sha256::digest(bytes)) }
 }
 
 /// The storage hash of a presented token, or `None` when it is not even shaped like one.
