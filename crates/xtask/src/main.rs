@@ -4,8 +4,9 @@
 //! - `demo [--port 8443] [--demo-port 8444]`: the widget on a demo host page, talking to a
 //!   local chat server.
 //! - `test`: everything CI checks; ends with `N passed, N failed`.
-//! - `deny`, `bundle-size`: single steps of `test`.
+//! - `deny`, `bundle-size`, `asvs`: single steps of `test`.
 
+mod asvs;
 mod cmd;
 mod demo;
 mod deny;
@@ -29,7 +30,8 @@ commands:
   demo [--port 8443] [--demo-port 8444]   run the chat server and the demo host page
   test                                    run everything CI checks
   deny                                    cargo deny (advisories, licenses, bans, sources)
-  bundle-size                             the release widget build and its sizes";
+  bundle-size                             the release widget build and its sizes
+  asvs                                    check SECURITY.md's ASVS table: every test it names exists";
 
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
@@ -38,6 +40,7 @@ enum Command {
     Test,
     Deny,
     BundleSize,
+    Asvs,
     Help,
 }
 
@@ -54,13 +57,14 @@ fn parse_args(args: &[String]) -> Result<Command> {
         return Ok(Command::Help);
     };
     match command.as_str() {
-        "setup" | "test" | "deny" | "bundle-size" if !rest.is_empty() => {
+        "setup" | "test" | "deny" | "bundle-size" | "asvs" if !rest.is_empty() => {
             bail!("`{command}` takes no arguments\n\n{USAGE}")
         }
         "setup" => Ok(Command::Setup),
         "test" => Ok(Command::Test),
         "deny" => Ok(Command::Deny),
         "bundle-size" => Ok(Command::BundleSize),
+        "asvs" => Ok(Command::Asvs),
         "demo" => {
             let mut options = demo::Options::default();
             let mut rest = rest.iter();
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
         Command::BundleSize => {
             widget_build::ensure_release_build().and_then(|dist| sizes::report(&dist)).map(|()| true)
         }
+        Command::Asvs => asvs::run().map(|()| true),
         Command::Help => {
             println!("{USAGE}");
             Ok(true)
@@ -127,6 +132,7 @@ mod tests {
         assert_eq!(parse(&["test"]).unwrap(), Command::Test);
         assert_eq!(parse(&["deny"]).unwrap(), Command::Deny);
         assert_eq!(parse(&["bundle-size"]).unwrap(), Command::BundleSize);
+        assert_eq!(parse(&["asvs"]).unwrap(), Command::Asvs);
         assert_eq!(parse(&["demo"]).unwrap(), Command::Demo(demo::Options { port: 8443, demo_port: 8444 }));
         assert_eq!(
             parse(&["demo", "--port", "9443", "--demo-port=9444"]).unwrap(),
@@ -137,6 +143,7 @@ mod tests {
         assert!(parse(&["demo", "--port", "70000"]).is_err());
         assert!(parse(&["demo", "--verbose"]).is_err());
         assert!(parse(&["test", "extra"]).is_err());
+        assert!(parse(&["asvs", "--fix"]).is_err());
         assert!(parse(&["deploy"]).is_err());
     }
 }

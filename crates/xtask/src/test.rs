@@ -11,7 +11,7 @@ use anyhow::Result;
 
 use crate::cmd::{Cmd, which};
 use crate::setup;
-use crate::{deny, sizes, widget_build};
+use crate::{asvs, deny, sizes, widget_build};
 
 /// Passed and failed tests announced by one `test result:` line of libtest, e.g.
 /// `test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; ...`.
@@ -167,6 +167,8 @@ pub fn run() -> bool {
     let mut report = Report::default();
 
     report.check("setup", || setup::run(setup::Options::EVERYTHING));
+    // Cheap, and it needs nothing built: every test SECURITY.md's ASVS table names must exist.
+    report.check("ASVS table (SECURITY.md)", asvs::run);
     report.check("cargo fmt --check", || Cmd::new("cargo").args(["fmt", "--all", "--check"]).run());
     report.check("clippy (native, all targets)", || {
         Cmd::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]).run()
