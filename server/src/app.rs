@@ -17,6 +17,7 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::audit::Audit;
 use crate::config::Config;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::origins::OriginSet;
 use crate::rate_limit::IpLimiter;
@@ -35,6 +36,7 @@ pub struct AppState {
     pub audit: Audit,
     pub metrics: Arc<Metrics>,
     pub auth_limiter: IpLimiter,
+    pub mailer: Mailer,
 }
 
 #[derive(Debug, Error)]
@@ -51,6 +53,8 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
     #[error("{0}")]
     Setup(String),
 }
@@ -132,6 +136,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
     let audit = Audit::spawn(store.clone(), Arc::clone(&metrics));
     let sealer = Arc::new(Sealer::load(config, &store, audit.clone())?);
     let auth_limiter = IpLimiter::new(config.auth_requests_per_minute, config.auth_burst);
+    let mailer = Mailer::new(config)?;
     Ok(AppState {
         store,
         passwords,
@@ -142,6 +147,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         audit,
         metrics,
         auth_limiter,
+        mailer,
     })
 }
 
@@ -183,7 +189,8 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                     Ok((
                         palisade_store::sessions::prune(conn, now - keep)?,
                         palisade_store::login_throttle::prune(conn, now, window)?,
-                        palisade_store::mfa::prune_challenges(conn, now)?,
+                        palisade_store::mfa::prune_challenges(conn, now)?
+                            + palisade_store::password_resets::prune(conn, now)?,
                     ))
                 })
                 .await;
@@ -272,6 +279,8 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
             .service(routes::mfa::confirm)
             .service(routes::mfa::disable)
             .service(routes::mfa::regenerate_codes)
+            .service(routes::password_reset::forgot)
+            .service(routes::password_reset::reset)
             .service(routes::rooms::list)
             .service(routes::rooms::history)
             .service(ws::connect)

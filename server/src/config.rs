@@ -93,6 +93,12 @@ pub struct Config {
     pub auth_requests_per_minute: std::num::NonZeroU32,
     /// …and at once.
     pub auth_burst: std::num::NonZeroU32,
+    /// Where password-reset mail goes out: `smtp://host:25`, `smtp://host:587?tls=required`
+    /// or `smtps://user:password@host:465`. Unset: password reset by email is off (503).
+    pub smtp_url: Option<Secret>,
+    pub smtp_url_file: Option<PathBuf>,
+    /// The From of outgoing mail.
+    pub mail_from: String,
     /// The Trunk dist directory served under `/widget/`.
     pub widget_dir: PathBuf,
     pub tls: TlsConfig,
@@ -115,6 +121,9 @@ impl Default for Config {
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
             auth_requests_per_minute: std::num::NonZeroU32::MIN.saturating_add(29),
             auth_burst: std::num::NonZeroU32::MIN.saturating_add(9),
+            smtp_url: None,
+            smtp_url_file: None,
+            mail_from: "Palisade <no-reply@localhost>".into(),
             widget_dir: "widget-app/dist".into(),
             tls: TlsConfig { mode: TlsMode::SelfSigned, cert_file: None, key_file: None },
         }
@@ -159,6 +168,12 @@ impl Config {
                 return Err(ConfigError::Value("set database_url or database_url_file, not both".into()));
             }
             self.database_url = Some(read_secret_file(path)?);
+        }
+        if let Some(path) = &self.smtp_url_file {
+            if self.smtp_url.is_some() {
+                return Err(ConfigError::Value("set smtp_url or smtp_url_file, not both".into()));
+            }
+            self.smtp_url = Some(read_secret_file(path)?);
         }
         if self.access_token_ttl_secs == 0 || self.access_token_ttl_secs > 3600 {
             return Err(ConfigError::Value("access_token_ttl_secs must be between 1 and 3600".into()));

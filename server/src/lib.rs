@@ -7,6 +7,7 @@ pub mod config;
 mod csrf;
 mod error;
 mod extract;
+mod mail;
 mod metrics;
 mod openapi;
 mod origins;

@@ -6,35 +6,13 @@ mod support;
 
 use std::time::Duration;
 
-use palisade_auth::totp::{STEP_SECS, TotpSecret};
+use palisade_auth::totp::TotpSecret;
 use palisade_protocol::auth::TokenResponse;
 use palisade_protocol::mfa::{MfaChallenge, MfaStatus, RecoveryCodes, TotpEnrollment};
 use serde_json::{Value, json};
 use support::{PASSWORD, SITE, TestApp};
 
 const EMAIL: &str = "ada@example.org";
-
-fn base32_decode(text: &str) -> Vec<u8> {
-    let (mut out, mut buffer, mut bits) = (Vec::new(), 0_u32, 0);
-    for c in text.bytes() {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("not base32: {c}"),
-        };
-        buffer = (buffer << 5) | u32::from(value);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    out
-}
-
-fn step_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / STEP_SECS
-}
 
 fn code(secret: &TotpSecret, step: u64) -> String {
     format!("{:06}", secret.code_at(step))
@@ -71,8 +49,8 @@ async fn enrolled(app: &TestApp) -> (String, TotpSecret, Vec<String>, u64) {
     let token = app.token(EMAIL, "Ada").await;
     let enrollment: TotpEnrollment =
         post_bearer(app, "/api/v1/auth/mfa/totp", &token, &json!({})).await.json().await.unwrap();
-    let secret = TotpSecret::from_bytes(&base32_decode(&enrollment.secret)).unwrap();
-    let step = step_now();
+    let secret = support::totp_secret(&enrollment.secret);
+    let step = support::totp_step_now();
     let confirmed =
         post_bearer(app, "/api/v1/auth/mfa/totp/confirm", &token, &json!({"code": code(&secret, step)})).await;
     assert_eq!(confirmed.status(), 200);
@@ -95,15 +73,15 @@ async fn enrolment_shows_a_qr_code_and_only_a_correct_code_turns_it_on() {
         size >= 21 && enrollment.qr.iter().all(|row| row.len() == size && row.bytes().all(|b| b == b'0' || b == b'1'))
     );
 
-    let secret = TotpSecret::from_bytes(&base32_decode(&enrollment.secret)).unwrap();
-    let wrong = code(&secret, step_now() + 5);
+    let secret = support::totp_secret(&enrollment.secret);
+    let wrong = code(&secret, support::totp_step_now() + 5);
     let refused = post_bearer(&app, "/api/v1/auth/mfa/totp/confirm", &token, &json!({"code": wrong})).await;
     assert_eq!(error_of(refused).await, (401, "invalid_mfa_code".into()));
     let status: MfaStatus = app.get_authed("/api/v1/auth/mfa", &token).await.json().await.unwrap();
     assert!(!status.totp_enabled, "not on before a correct code");
     assert_eq!(login(&app).await.status(), 200, "sign-in still needs no code");
 
-    let right = code(&secret, step_now());
+    let right = code(&secret, support::totp_step_now());
     let confirmed = post_bearer(&app, "/api/v1/auth/mfa/totp/confirm", &token, &json!({"code": right})).await;
     assert_eq!(confirmed.status(), 200);
     let codes = confirmed.json::<RecoveryCodes>().await.unwrap().codes;

@@ -77,6 +77,46 @@ impl std::fmt::Debug for ChangePasswordRequest {
     }
 }
 
+/// The fragment key of a password-reset link: `<page>#palisade-reset=<token>`. A fragment is
+/// never sent to the host page's server or in a Referer, so the token stays in the browser.
+pub const RESET_FRAGMENT: &str = "palisade-reset";
+
+/// `POST /api/v1/auth/password/forgot`: mails a reset link if the email has an account; the
+/// answer is the same either way.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ForgotPasswordRequest {
+    pub site: SitePublicId,
+    pub email: String,
+    /// The page the link should open (the widget's host page); must be on an origin the site
+    /// allows.
+    pub return_to: String,
+}
+
+impl std::fmt::Debug for ForgotPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForgotPasswordRequest").field("site", &self.site).finish_non_exhaustive()
+    }
+}
+
+/// `POST /api/v1/auth/password/reset`: the token from the link and the new password. Signs
+/// nobody in: the person then signs in as usual, second factor included.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    pub site: SitePublicId,
+    pub token: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ResetPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetPasswordRequest").field("site", &self.site).finish_non_exhaustive()
+    }
+}
+
 /// One signed-in device, as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -10,6 +10,7 @@ mod ids;
 pub mod login_throttle;
 pub mod messages;
 pub mod mfa;
+pub mod password_resets;
 pub mod rooms;
 mod schema;
 pub mod sessions;

@@ -127,6 +127,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    password_resets (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(site_origins -> sites (site_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -148,7 +157,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     mfa_totp,
     recovery_codes,
-    mfa_challenges
+    mfa_challenges,
+    password_resets
 );
 
 diesel::table! {

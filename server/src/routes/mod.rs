@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod health;
 pub mod mfa;
+pub mod password_reset;
 pub mod rooms;
 pub mod sessions;
 pub mod widget;

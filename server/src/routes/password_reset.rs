@@ -1,0 +1,162 @@
+//! Forgotten passwords: a single-use link by email, valid 30 minutes. Asking reveals nothing
+//! about which emails have accounts, and resetting never signs anyone in, so a second factor
+//! still stands between a mailbox thief and the account.
+
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use palisade_auth::{opaque_token, password_policy};
+use palisade_protocol::auth::{ForgotPasswordRequest, RESET_FRAGMENT, ResetPasswordRequest};
+use palisade_protocol::limits::{self, EMAIL_MAX, LimitError};
+use palisade_protocol::{ErrorBody, ErrorCode};
+use palisade_store::{password_resets, users};
+
+use crate::app::AppState;
+use crate::audit::{AuditEvent, Client, Outcome};
+use crate::error::ApiError;
+
+const LINK_TTL: Duration = Duration::from_secs(30 * 60);
+const RETURN_TO_MAX: usize = 2048;
+
+/// `return_to` without any fragment, if its origin is one the site allows.
+fn page_on_allowed_origin<'a>(return_to: &'a str, allowed: &[String]) -> Option<&'a str> {
+    let page = return_to.split('#').next().unwrap_or_default();
+    if page.len() > RETURN_TO_MAX || page.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    let after_scheme = page.find("://")? + 3;
+    let origin_end = page[after_scheme..].find(['/', '?']).map_or(page.len(), |i| after_scheme + i);
+    let origin = &page[..origin_end];
+    allowed.iter().any(|a| a == origin).then_some(page)
+}
+
+/// Mails a reset link when the email has an account on the site.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ForgotPasswordRequest,
+    responses(
+        (status = 202, description = "if the email has an account, a link is on its way (the same answer either way)"),
+        (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
+        (status = 422, body = ErrorBody, description = "return_to is not on an allowed origin, or the email is too long"),
+        (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "this server sends no mail"),
+    )
+)]
+#[post("/auth/password/forgot")]
+pub async fn forgot(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ForgotPasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth_limiter.check(&req)?;
+    let body = body.into_inner();
+    let site = super::site_by_public_id(&state, &body.site).await?;
+    crate::origins::require_allowed(&req, &site.allowed_origins)?;
+    if !state.mailer.is_configured() {
+        return Err(ApiError::new(ErrorCode::ServerBusy, "password reset by email is not set up on this server"));
+    }
+    if body.email.chars().count() > EMAIL_MAX {
+        return Err(LimitError::TooLong { field: "email", max: EMAIL_MAX }.into());
+    }
+    let Some(page) = page_on_allowed_origin(&body.return_to, &site.allowed_origins) else {
+        return Err(ApiError::new(
+            ErrorCode::ValidationFailed,
+            "return_to must be a page on an origin this site allows",
+        ));
+    };
+    let (site_id, index) = (site.id, state.sealer.email_index(&site.id, &body.email));
+    let token = opaque_token::generate();
+    let expires_at = palisade_store::now_millis() + i64::try_from(LINK_TTL.as_millis()).unwrap_or(i64::MAX);
+    let hash = token.hash.clone();
+    let user = state
+        .store
+        .interact(move |conn| {
+            let Some(credentials) = users::find_credentials(conn, &site_id, &index)? else { return Ok(None) };
+            password_resets::create(conn, &hash, &credentials.user.id, expires_at)?;
+            Ok(Some(credentials.user.id))
+        })
+        .await?;
+    let mut event = AuditEvent::new("authn_password_reset_requested", Outcome::Success)
+        .with_site(site.id)
+        .with_client(Client::of(&req))
+        .with_detail("account_found", user.is_some());
+    if let Some(user) = user {
+        event = event.with_actor(user);
+        let link = format!("{page}#{RESET_FRAGMENT}={}", token.token);
+        let text = format!(
+            "Someone asked to reset the password of your {site_name} chat account.\n\n\
+             To choose a new password, open this link within 30 minutes:\n\n{link}\n\n\
+             If it was not you, ignore this message; your password stays as it is.\n",
+            site_name = site.name
+        );
+        state.mailer.send_later(&body.email, &format!("Reset your {} chat password", site.name), text);
+    }
+    state.audit.record(event);
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Sets a new password with the token from a reset link; every session of the account ends.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 204, description = "changed; sign in with the new password (and second factor)"),
+        (status = 401, body = ErrorBody, description = "the link is expired, used, or not a link at all"),
+        (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
+        (status = 422, body = ErrorBody, description = "the new password breaks a limit or is guessable"),
+        (status = 429, body = ErrorBody),
+    )
+)]
+#[post("/auth/password/reset")]
+pub async fn reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetPasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth_limiter.check(&req)?;
+    let body = body.into_inner();
+    let site = super::site_by_public_id(&state, &body.site).await?;
+    crate::origins::require_allowed(&req, &site.allowed_origins)?;
+    let dead =
+        || ApiError::new(ErrorCode::Unauthenticated, "this reset link has expired or was used; ask for a new one");
+    let token = opaque_token::hash(&body.token).ok_or_else(dead)?;
+    limits::check_password(&body.new_password)?;
+    password_policy::check(&body.new_password, &[&site.name])
+        .map_err(|weak| ApiError::new(ErrorCode::WeakPassword, weak.0))?;
+    let hash = state.passwords.hash(body.new_password).await?;
+    let now = palisade_store::now_millis();
+    let user = state.store.interact(move |conn| password_resets::redeem(conn, &token, &hash, now)).await?;
+    let user = user.ok_or_else(dead)?;
+    state.audit.record(
+        AuditEvent::new("authn_password_change", Outcome::Success)
+            .with_site(site.id)
+            .with_actor(user)
+            .with_client(Client::of(&req))
+            .with_detail("via", "reset_link"),
+    );
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_only_lead_to_pages_of_allowed_origins() {
+        let allowed = vec!["https://acme.example".to_owned(), "http://localhost:8080".to_owned()];
+        let ok = |page| page_on_allowed_origin(page, &allowed);
+        assert_eq!(ok("https://acme.example/help?x=1#old"), Some("https://acme.example/help?x=1"));
+        assert_eq!(ok("https://acme.example"), Some("https://acme.example"));
+        assert_eq!(ok("http://localhost:8080/"), Some("http://localhost:8080/"));
+        for bad in [
+            "https://acme.example.evil.test/",
+            "https://evil.test/https://acme.example",
+            "https://acme.example@evil.test/",
+            "javascript:alert(1)",
+            "https://acme.example/a b",
+            "//acme.example/",
+        ] {
+            assert_eq!(ok(bad), None, "{bad}");
+        }
+    }
+}
