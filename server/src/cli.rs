@@ -31,6 +31,27 @@ enum Command {
     /// Manage the encryption keys of data at rest.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Act on one person's account.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        /// The site the account belongs to.
+        #[arg(long, global = true)]
+        site: Option<SitePublicId>,
+        /// The account's email.
+        #[arg(long, global = true)]
+        email: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+enum UserAction {
+    /// End every session of the account (it can sign in again).
+    EndSessions,
+    /// Refuse sign-in and end every session at once.
+    Disable,
+    /// Allow sign-in again.
+    Enable,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Serve => serve(&config),
         Command::Site(command) => site(&config, command),
         Command::Keys(command) => keys(&config, command),
+        Command::User { action, site, email } => user(&config, action, site, email),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -169,4 +191,54 @@ fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn user(config: &Config, action: UserAction, site: Option<SitePublicId>, email: Option<String>) -> Result<(), String> {
+    let (Some(site), Some(email)) = (site, email) else {
+        return Err("name the account with --site and --email".into());
+    };
+    let store = open_store(config)?;
+    let found = store.with_connection(|c| sites::find_by_public_id(c, &site)).map_err(|e| e.to_string())?;
+    let site = found.ok_or_else(|| format!("there is no site {site}"))?;
+    let index = crate::sealing::admin::email_index(config, &site.id, &email).map_err(|e| e.to_string())?;
+    let now = palisade_store::now_millis();
+    let no_account = || format!("site {} has no account with that email", site.public_id);
+    let (user, event, details, line) = match action {
+        UserAction::EndSessions => {
+            let credentials = store
+                .with_connection(|c| palisade_store::users::find_credentials(c, &site.id, &index))
+                .map_err(|e| e.to_string())?
+                .ok_or_else(no_account)?;
+            let user = credentials.user.id;
+            let ended = store
+                .with_connection(|c| palisade_store::sessions::revoke_all(c, &user, None, now, "ended_by_operator"))
+                .map_err(|e| e.to_string())?;
+            let details = serde_json::json!({"reason": "ended_by_operator", "sessions": ended, "by": "cli"});
+            (user, "session_expired", details, format!("ended {ended} sessions; open sockets close within seconds"))
+        }
+        UserAction::Disable | UserAction::Enable => {
+            let disable = matches!(action, UserAction::Disable);
+            let user = store
+                .with_connection(|c| palisade_store::users::set_disabled(c, &site.id, &index, disable, now))
+                .map_err(|e| e.to_string())?
+                .ok_or_else(no_account)?;
+            let change = if disable { "disabled" } else { "enabled" };
+            let line = if disable { "disabled; every session has ended" } else { "enabled" };
+            (user, "user_updated", serde_json::json!({"change": change, "by": "cli"}), line.to_owned())
+        }
+    };
+    // Straight into the audit table: the CLI runs no background writer. The email stays out.
+    let record = palisade_store::audit::AuditRecord {
+        id: uuid::Uuid::now_v7(),
+        at: now,
+        event: event.into(),
+        outcome: "success".into(),
+        site_id: Some(site.id),
+        actor_id: Some(user.0),
+        ip: None,
+        user_agent: None,
+        details: details.to_string(),
+    };
+    store.with_connection(|c| palisade_store::audit::append(c, &[record])).map_err(|e| e.to_string())?;
+    writeln!(std::io::stdout().lock(), "{line}").map_err(|e| e.to_string())
 }

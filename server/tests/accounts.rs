@@ -307,3 +307,51 @@ async fn too_many_auth_requests_from_one_address_are_slowed() {
     }
     assert_eq!(attempt(&app, "p9@example.org", "whatever it is").await, (429, Some("10".into())));
 }
+
+/// Runs `palisade-server user …` against the test app's database and keys.
+fn operator(app: &TestApp, action: &str, email: &str) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_palisade-server"))
+        .args(["user", action, "--site", SITE, "--email", email])
+        .env("PALISADE_DATA_DIR", &app.config.data_dir)
+        .env("PALISADE_DATABASE_URL", app.config.database_url().expose())
+        .env("PALISADE_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn an_operator_ends_a_persons_sessions_or_disables_the_account() {
+    let app = TestApp::spawn().await;
+    let ada = register(&app, "ada@example.org").await;
+    let mut socket = app.ws(&ada.access).await;
+    let (ok, out) = operator(&app, "end-sessions", "ada@example.org");
+    assert!(ok && out.contains("ended 1 sessions"), "{out}");
+    assert_eq!(rooms_status(&app, &ada.access).await, 401);
+    let closed = loop {
+        match socket.next().await {
+            Next::Frame(_) => continue,
+            Next::Closed(reason) => break reason,
+        }
+    };
+    assert_eq!(closed.as_deref(), Some("session_ended"));
+
+    let again = signed(login(&app, "ada@example.org", PASSWORD).await).await;
+    let (ok, out) = operator(&app, "disable", "ada@example.org");
+    assert!(ok, "{out}");
+    assert_eq!(rooms_status(&app, &again.access).await, 401, "disabling ends sessions at once");
+    let refused = login(&app, "ada@example.org", PASSWORD).await;
+    assert_eq!((refused.status().as_u16(), error_of(refused).await), (403, ErrorCode::Forbidden));
+    let stale = cookie_request(&app, "/api/v1/auth/refresh", &again.refresh).send().await.unwrap();
+    assert_eq!(stale.status(), 401);
+
+    let (ok, out) = operator(&app, "enable", "ada@example.org");
+    assert!(ok, "{out}");
+    assert_eq!(login(&app, "ada@example.org", PASSWORD).await.status(), 200);
+    let changes = app.audit_events("user_updated").await;
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert!(!format!("{changes:?}").contains("ada@example.org"));
+    let (ok, out) = operator(&app, "disable", "nobody@example.org");
+    assert!(!ok && out.contains("no account with that email"), "{out}");
+}

@@ -27,6 +27,7 @@ diesel::table! {
         display_name -> Text,
         password_hash -> Text,
         created_at -> BigInt,
+        disabled_at -> Nullable<BigInt>,
     }
 }
 

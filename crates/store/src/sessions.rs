@@ -171,13 +171,15 @@ pub fn of_token(conn: &mut DbConnection, hash: &str) -> Result<Option<(SessionId
         .transpose()
 }
 
-/// The session if it is neither revoked nor past its absolute expiry.
+/// The session if it is neither revoked nor past its absolute expiry, and its account is not
+/// disabled.
 pub fn find_live(conn: &mut DbConnection, id: &SessionId, now: i64) -> Result<Option<Session>, StoreError> {
     sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(ids::to_text(&id.0)))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
+        .filter(users::disabled_at.is_null())
         .select(session_columns())
         .first::<SessionRow>(conn)
         .optional()?

@@ -20,6 +20,8 @@ pub struct User {
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+    /// Disabled by an operator: the password may be right, but sign-in is refused.
+    pub disabled: bool,
     /// The blind index of the email, which the sign-in throttle is keyed by.
     pub email_index: String,
 }
@@ -70,11 +72,18 @@ pub fn find_credentials(
     users::table
         .filter(users::site_id.eq(ids::to_text(site_id)))
         .filter(users::email_index.eq(email_index))
-        .select((users::id, users::display_name, users::password_hash, users::email_index))
-        .first::<(String, String, String, String)>(conn)
+        .select(credential_columns())
+        .first::<CredentialRow>(conn)
         .optional()?
         .map(|row| credentials_from(row, site_id))
         .transpose()
+}
+
+type CredentialRow = (String, String, String, String, Option<i64>);
+
+fn credential_columns() -> (users::id, users::display_name, users::password_hash, users::email_index, users::disabled_at)
+{
+    (users::id, users::display_name, users::password_hash, users::email_index, users::disabled_at)
 }
 
 /// The credentials of a signed-in person, for changing the password.
@@ -86,19 +95,42 @@ pub fn credentials_of(
     users::table
         .filter(users::site_id.eq(ids::to_text(site_id)))
         .filter(users::id.eq(ids::to_text(&user.0)))
-        .select((users::id, users::display_name, users::password_hash, users::email_index))
-        .first::<(String, String, String, String)>(conn)
+        .select(credential_columns())
+        .first::<CredentialRow>(conn)
         .optional()?
         .map(|row| credentials_from(row, site_id))
         .transpose()
 }
 
-fn credentials_from(row: (String, String, String, String), site_id: &Uuid) -> Result<Credentials, StoreError> {
-    let (id, display_name, password_hash, email_index) = row;
+fn credentials_from(row: CredentialRow, site_id: &Uuid) -> Result<Credentials, StoreError> {
+    let (id, display_name, password_hash, email_index, disabled_at) = row;
     Ok(Credentials {
         user: User { id: UserId(ids::parse(&id)?), site_id: *site_id, display_name },
         password_hash,
+        disabled: disabled_at.is_some(),
         email_index,
+    })
+}
+
+/// Disables (ending every session at once) or re-enables the account with this email on the
+/// site. Returns the account, or `None` when the email has none.
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    site_id: &Uuid,
+    email_index: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<Option<UserId>, StoreError> {
+    conn.transaction(|conn| {
+        let Some(credentials) = find_credentials(conn, site_id, email_index)? else { return Ok(None) };
+        let user = credentials.user.id;
+        diesel::update(users::table.find(ids::to_text(&user.0)))
+            .set(users::disabled_at.eq(disabled.then_some(now)))
+            .execute(conn)?;
+        if disabled {
+            crate::sessions::revoke_all(conn, &user, None, now, "account_disabled")?;
+        }
+        Ok(Some(user))
     })
 }
 

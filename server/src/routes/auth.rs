@@ -142,7 +142,7 @@ pub async fn login(
         sign_in_throttle::count_failure(&state, &site, &email_index, None, "authn_login_fail", &client).await?;
         return Err(invalid_credentials());
     };
-    let user = credentials.user;
+    let (user, disabled) = (credentials.user, credentials.disabled);
     match state.passwords.verify(body.password, credentials.password_hash).await? {
         Verified::No => {
             sign_in_throttle::count_failure(&state, &site, &email_index, Some(user.id), "authn_login_fail", &client)
@@ -154,6 +154,16 @@ pub async fn login(
             let id = user.id;
             state.store.interact(move |conn| users::set_password_hash(conn, &id, &hash)).await?;
         }
+    }
+    if disabled {
+        state.audit.record(
+            AuditEvent::new("authn_login_fail", Outcome::Failure)
+                .with_site(site.id)
+                .with_actor(user.id)
+                .with_client(client)
+                .with_detail("reason", "account_disabled"),
+        );
+        return Err(ApiError::new(ErrorCode::Forbidden, "this account is disabled; contact the site's staff"));
     }
     let user_id = user.id;
     if state.store.interact(move |conn| mfa::is_enabled(conn, &user_id)).await? {

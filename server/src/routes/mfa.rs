@@ -95,7 +95,7 @@ pub async fn verify(
             users::credentials_of(conn, &site_id, &user)
         })
         .await?;
-    let Some(credentials) = owner else { return Err(ended()) };
+    let Some(credentials) = owner.filter(|c| !c.disabled) else { return Err(ended()) };
     let user = credentials.user.id;
     let client = Client::of(&req);
     sign_in_throttle::check(&state, &site, &credentials.email_index, &client).await?;

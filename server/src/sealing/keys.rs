@@ -152,6 +152,12 @@ pub mod admin {
         Ok(lines)
     }
 
+    /// The blind index of an email on a site, for finding an account from the command line.
+    pub fn email_index(config: &Config, site: &uuid::Uuid, email: &str) -> Result<String, KeySetupError> {
+        let key = BlindIndexKey::load(index_key_path(config).0)?;
+        Ok(super::super::email_index_under(&key, site, email))
+    }
+
     /// Makes a new active data key; running servers re-encrypt older values in the background.
     pub fn rotate(config: &Config, store: &Store) -> Result<String, KeySetupError> {
         let keyring = open_keyring(store, &kek_path(config).0)?;

@@ -46,6 +46,10 @@ fn email_aad(user: &UserId, site: &Uuid) -> Aad {
     Aad::new("users", "email", &user.to_string()).with_context("site", &site.to_string())
 }
 
+fn email_index_under(key: &BlindIndexKey, site: &Uuid, email: &str) -> String {
+    key.email(&site.to_string(), email).to_hex()
+}
+
 fn totp_secret_aad(user: &UserId) -> Aad {
     Aad::new("mfa_totp", "secret", &user.to_string())
 }
@@ -119,6 +123,6 @@ impl Sealer {
 
     /// The blind index of an email on a site: what lookups and uniqueness use.
     pub fn email_index(&self, site: &Uuid, email: &str) -> String {
-        self.index.email(&site.to_string(), email).to_hex()
+        email_index_under(&self.index, site, email)
     }
 }

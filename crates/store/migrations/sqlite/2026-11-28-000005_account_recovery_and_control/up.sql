@@ -8,3 +8,6 @@ CREATE TABLE password_resets (
 
 CREATE INDEX password_resets_user ON password_resets (user_id);
 CREATE INDEX password_resets_expiry ON password_resets (expires_at);
+
+-- An operator can disable an account: it then cannot sign in and its sessions end at once.
+ALTER TABLE users ADD COLUMN disabled_at BIGINT;
