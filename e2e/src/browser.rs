@@ -178,6 +178,22 @@ impl Browser {
         Ok(Element::from_element_id(self.client.clone(), ElementRef::from(id.to_owned())))
     }
 
+    /// Reloads the page, as a person pressing F5 would.
+    pub async fn reload(&self) -> Result<(), BrowserError> {
+        Ok(self.client.refresh().await?)
+    }
+
+    /// The text content of the widget element matching `selector`, or `None` when there is none.
+    pub async fn text(&self, selector: &str) -> Result<Option<String>, BrowserError> {
+        let text = self.eval(&format!("q({})?.textContent ?? null", json!(selector))).await?;
+        Ok(text.as_str().map(str::to_owned))
+    }
+
+    /// Empties an input.
+    pub async fn clear(&self, selector: &str) -> Result<(), BrowserError> {
+        Ok(self.element(selector).await?.clear().await?)
+    }
+
     pub async fn click(&self, selector: &str) -> Result<(), BrowserError> {
         Ok(self.element(selector).await?.click().await?)
     }

@@ -70,13 +70,19 @@ impl Stack {
     /// Starts the server with site `demo` allowing exactly the host page's origin.
     /// Must be called within a Tokio runtime.
     pub async fn start() -> Result<Self, HarnessError> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`Stack::start`], with the server's configuration adjusted by `configure` first (a short
+    /// access-token lifetime, say).
+    pub async fn start_with(configure: impl FnOnce(&mut palisade_server::Config)) -> Result<Self, HarnessError> {
         let widget_dir = widget_dir()?;
         let host = std::net::TcpListener::bind("127.0.0.1:0")?;
         let host_origin = format!("http://localhost:{}", host.local_addr()?.port());
 
         let db = TestDatabase::create();
         let data = tempfile::tempdir()?;
-        let config = palisade_server::Config {
+        let mut config = palisade_server::Config {
             listen: "127.0.0.1:0".into(),
             metrics_listen: String::new(),
             public_url: "https://localhost".into(),
@@ -86,6 +92,7 @@ impl Stack {
             tls: TlsConfig { mode: TlsMode::SelfSigned, cert_file: None, key_file: None },
             ..palisade_server::Config::default()
         };
+        configure(&mut config);
         let store = palisade_store::Store::open(config.database_url().expose(), 1)?;
         let demo = "demo".parse().map_err(|e| HarnessError::Environment(format!("{e}")))?;
         store.with_connection(|c| {

@@ -13,10 +13,11 @@ use palisade_protocol::rooms::RoomSummary;
 use palisade_protocol::{ClientMessageId, ErrorCode};
 
 use crate::api::{self, ApiError};
+use crate::auth;
 use crate::browser;
 use crate::config::Config;
 use crate::error_text;
-use crate::session::{AccessToken, Session};
+use crate::session::Session;
 use crate::socket::{ConnectionState, Socket};
 use crate::timeline::{Row, Timeline};
 
@@ -69,12 +70,15 @@ impl Chat {
         self.timeline.with(|timeline| timeline.rows(me))
     }
 
+    /// Shows the conversation of a new session and keeps its token fresh.
     pub fn sign_in(&self, token: TokenResponse) {
         self.reset();
-        self.session.sign_in(AccessToken::new(token.access_token));
+        self.session.sign_in(token, browser::now().as_millis());
+        auth::keep_fresh(*self);
         self.open_room();
     }
 
+    /// Forgets the session here only; [`auth::sign_out`] also ends it on the server.
     pub fn sign_out(&self, notice: Option<String>) {
         self.reset();
         self.session.sign_out(notice);
@@ -82,18 +86,21 @@ impl Chat {
 
     /// (Re)loads the room list and the newest history, then connects. Also the retry action.
     pub fn open_room(&self) {
-        let Some(token) = self.session.token() else {
+        if self.session.token().is_none() {
             return;
-        };
+        }
         let generation = self.generation.get_value();
         let chat = *self;
         self.phase.set(Phase::Loading);
-        spawn_local(async move { chat.load(generation, token).await });
+        spawn_local(async move { chat.load(generation).await });
     }
 
-    async fn load(self, generation: u64, token: AccessToken) {
+    async fn load(self, generation: u64) {
         let config = self.config();
-        let rooms = api::rooms(&config, &token).await;
+        let rooms = match auth::token(self).await {
+            Ok(token) => api::rooms(&config, &token).await,
+            Err(err) => Err(err),
+        };
         if !self.is_current(generation) {
             return;
         }
@@ -107,7 +114,11 @@ impl Chat {
             },
             Err(err) => return self.load_failed(err),
         };
-        let page = api::history(&config, &token, room.id, None).await;
+        let room_id = room.id;
+        let page = match auth::token(self).await {
+            Ok(token) => api::history(&config, &token, room_id, None).await,
+            Err(err) => Err(err),
+        };
         if !self.is_current(generation) {
             return;
         }
@@ -119,11 +130,10 @@ impl Chat {
             timeline.extend(page.messages);
             timeline.set_has_more_before(page.has_more);
         });
-        let room_id = room.id;
         self.room.set(Some(room));
         self.phase.set(Phase::Ready);
         // Only now: subscribing before history is in would replay the whole room.
-        let socket = Socket::start(self, config.ws_url(), token, room_id, generation);
+        let socket = Socket::start(self, config.ws_url(), room_id, generation);
         self.socket.set_value(Some(socket));
     }
 
@@ -136,7 +146,7 @@ impl Chat {
     }
 
     pub fn load_earlier(&self) {
-        let (Some(token), Some(room)) = (self.session.token(), self.room.get_untracked()) else {
+        let Some(room) = self.room.get_untracked() else {
             return;
         };
         let Some(before) = self.timeline.with_untracked(Timeline::lowest_seq) else {
@@ -149,7 +159,10 @@ impl Chat {
         let generation = self.generation.get_value();
         let chat = *self;
         spawn_local(async move {
-            let page = api::history(&chat.config(), &token, room.id, Some(before)).await;
+            let page = match auth::token(chat).await {
+                Ok(token) => api::history(&chat.config(), &token, room.id, Some(before)).await,
+                Err(err) => Err(err),
+            };
             if !chat.is_current(generation) {
                 return;
             }
@@ -196,6 +209,11 @@ impl Chat {
 
     pub fn discard(&self, client_id: ClientMessageId) {
         self.timeline.update(|timeline| timeline.discard(client_id));
+    }
+
+    /// Which sign-in this is; see [`Chat::is_current`].
+    pub fn generation(&self) -> u64 {
+        self.generation.get_value()
     }
 
     pub fn is_current(&self, generation: u64) -> bool {

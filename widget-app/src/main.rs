@@ -2,10 +2,12 @@
 //! (`loader/palisade.js`) into a shadow root on the host page.
 
 mod api;
+mod auth;
 mod browser;
 mod chat;
 mod components;
 mod config;
+mod cooldown;
 mod error_text;
 mod mount;
 mod session;

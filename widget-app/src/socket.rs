@@ -1,6 +1,8 @@
 //! The WebSocket connection: authenticate with the first frame, subscribe from the highest `seq`
 //! already shown, send and re-send messages, and reconnect with capped exponential backoff
-//! whenever the connection drops. It stops when its [`Socket`] handle is dropped.
+//! whenever the connection drops. Each attempt authenticates with the newest access token; one
+//! that is refused is renewed once. It stops when its [`Socket`] handle is dropped, and signs
+//! the person out when the server ends the session (logout elsewhere, password change).
 
 use std::collections::HashSet;
 use std::pin::pin;
@@ -16,10 +18,10 @@ use leptos::task::spawn_local;
 use palisade_protocol::ws::{ClientFrame, ServerFrame};
 use palisade_protocol::{ClientMessageId, ErrorCode, RoomId};
 
+use crate::auth;
 use crate::browser;
 use crate::chat::Chat;
 use crate::error_text;
-use crate::session::AccessToken;
 use crate::timeline::Timeline;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +57,9 @@ pub struct Socket {
 }
 
 impl Socket {
-    pub fn start(chat: Chat, url: String, token: AccessToken, room: RoomId, generation: u64) -> Self {
+    pub fn start(chat: Chat, url: String, room: RoomId, generation: u64) -> Self {
         let (sends, requests) = mpsc::unbounded();
-        spawn_local(run(Link { chat, url, token, room, generation }, requests));
+        spawn_local(run(Link { chat, url, room, generation }, requests));
         Self { sends }
     }
 
@@ -71,7 +73,6 @@ impl Socket {
 struct Link {
     chat: Chat,
     url: String,
-    token: AccessToken,
     room: RoomId,
     generation: u64,
 }
@@ -88,9 +89,15 @@ enum Ended {
     Dropped { stable: bool },
     /// The handle was dropped (sign-out): stop for good.
     Stopped,
-    /// The token was refused; reconnecting with it cannot help.
-    Unauthenticated(String),
+    /// The token (of this session version) was refused; reconnecting with it cannot help, a
+    /// renewed one may.
+    Refused { version: u64 },
+    /// The server ended the session: stop, the person is signed out.
+    Revoked(String),
 }
+
+/// The close reason the server gives when it ends a connection because its session ended.
+const SESSION_ENDED: &str = "session_ended";
 
 enum Event {
     Frame(Result<Message, WebSocketError>),
@@ -106,6 +113,8 @@ const STABLE_AFTER_MILLIS: i64 = 10_000;
 async fn run(link: Link, mut requests: mpsc::UnboundedReceiver<ClientMessageId>) {
     let mut failures: u32 = 0;
     let mut state = ConnectionState::Connecting;
+    // Whether the previous attempt's token was refused and then renewed.
+    let mut renewed = false;
     loop {
         if !link.current() {
             return;
@@ -113,13 +122,30 @@ async fn run(link: Link, mut requests: mpsc::UnboundedReceiver<ClientMessageId>)
         link.chat.connection.set(state);
         match connect_once(&link, &mut requests).await {
             Ended::Stopped => return,
-            Ended::Unauthenticated(reason) => {
+            Ended::Revoked(reason) => {
                 if link.current() {
                     link.chat.sign_out(Some(reason));
                 }
                 return;
             }
+            // A fresh token refused as well: something else is wrong, and looping cannot help.
+            Ended::Refused { .. } if renewed => {
+                if link.current() {
+                    link.chat.sign_out(Some(error_text::for_code(ErrorCode::Unauthenticated, "", None)));
+                }
+                return;
+            }
+            Ended::Refused { version } => match auth::renew(link.chat, version).await {
+                Ok(()) => {
+                    renewed = true;
+                    continue;
+                }
+                // On 401 `renew` has signed the person out already.
+                Err(err) if err.code() == Some(ErrorCode::Unauthenticated) => return,
+                Err(_) => {}
+            },
             Ended::Dropped { stable } => {
+                renewed = false;
                 if stable {
                     failures = 0;
                 }
@@ -139,6 +165,10 @@ async fn run(link: Link, mut requests: mpsc::UnboundedReceiver<ClientMessageId>)
 }
 
 async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<ClientMessageId>) -> Ended {
+    let version = link.chat.session.version();
+    let Some(token) = link.chat.session.token() else {
+        return Ended::Stopped;
+    };
     let Ok(mut ws) = WebSocket::open(&link.url) else {
         return Ended::Dropped { stable: false };
     };
@@ -149,7 +179,7 @@ async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Client
     }
     let (mut sink, frames) = ws.split();
     // The token travels only in this first frame, never in the URL where logs would keep it.
-    let auth = ClientFrame::Auth { access_token: link.token.as_str().to_owned() };
+    let auth = ClientFrame::Auth { access_token: token.as_str().to_owned() };
     if !send(&mut sink, &auth).await {
         return Ended::Dropped { stable: false };
     }
@@ -169,8 +199,12 @@ async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Client
             Event::Stop => return Ended::Stopped,
             Event::Closed => false,
             Event::Frame(Ok(Message::Text(text))) => match serde_json::from_str::<ServerFrame>(&text) {
-                Ok(ServerFrame::Error { error: ErrorCode::Unauthenticated, message, client_id: None }) => {
-                    return Ended::Unauthenticated(error_text::for_code(ErrorCode::Unauthenticated, &message, None));
+                // Before `ready` the token was refused; after it, the session has ended.
+                Ok(ServerFrame::Error { error: ErrorCode::Unauthenticated, client_id: None, .. }) => {
+                    return match opened_at {
+                        None => Ended::Refused { version },
+                        Some(_) => session_ended(),
+                    };
                 }
                 Ok(ServerFrame::Ready { user }) => {
                     link.chat.session.set_user(user);
@@ -189,6 +223,9 @@ async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Client
                     true
                 }
             },
+            Event::Frame(Err(WebSocketError::ConnectionClose(close))) if close.reason == SESSION_ENDED => {
+                return session_ended();
+            }
             // Errors are followed by the close that ends the stream; binary frames are not ours.
             Event::Frame(_) => true,
             Event::Send(client_id) => {
@@ -209,6 +246,10 @@ async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Client
     }
     let stable = opened_at.is_some_and(|at| browser::now().as_millis() - at >= STABLE_AFTER_MILLIS);
     Ended::Dropped { stable }
+}
+
+fn session_ended() -> Ended {
+    Ended::Revoked(error_text::for_code(ErrorCode::Unauthenticated, "", None))
 }
 
 /// Subscribes from the newest message already shown (the server replays everything after it)

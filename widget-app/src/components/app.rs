@@ -1,5 +1,6 @@
 //! The root view: the launcher and the panel it toggles, which shows the sign-in form or the
-//! conversation. The panel stays mounted while hidden so the connection and the draft survive.
+//! conversation (or, while a session from an earlier page load is being looked for, a short
+//! "connecting"). The panel stays mounted while hidden so the connection and the draft survive.
 
 use leptos::ev::KeyboardEvent;
 use leptos::html;
@@ -8,13 +9,33 @@ use wasm_bindgen::JsCast;
 
 use super::auth_form::AuthForm;
 use super::chat_view::ChatView;
+use super::icons::CloseButton;
 use super::launcher::Launcher;
+use crate::auth;
 use crate::chat::Chat;
 use crate::config::Config;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Screen {
+    Resuming,
+    SignedOut,
+    SignedIn,
+}
 
 #[component]
 pub fn App(config: Config) -> impl IntoView {
     let chat = Chat::new(config);
+    auth::resume(chat);
+    // Only the kind of screen matters: renewing the token must not remount the conversation.
+    let screen = Memo::new(move |_| {
+        if chat.session.is_signed_in() {
+            Screen::SignedIn
+        } else if chat.session.is_resuming() {
+            Screen::Resuming
+        } else {
+            Screen::SignedOut
+        }
+    });
     let open = RwSignal::new(false);
     let launcher = NodeRef::<html::Button>::new();
     let panel = NodeRef::<html::Section>::new();
@@ -27,8 +48,10 @@ pub fn App(config: Config) -> impl IntoView {
         }
     });
 
-    // Opening moves focus into the panel, where the person is about to type.
+    // Opening moves focus into the panel, where the person is about to type; so does a change
+    // of screen while it is open (signed in, or signed out).
     Effect::new(move |_| {
+        let _ = screen.get();
         if open.get() {
             request_animation_frame(move || focus_first_field(panel));
         }
@@ -50,12 +73,21 @@ pub fn App(config: Config) -> impl IntoView {
                     }
                 }
             >
-                <Show
-                    when=move || chat.session.is_signed_in()
-                    fallback=move || safe_view! { <AuthForm chat on_close/> }
-                >
-                    <ChatView chat on_close/>
-                </Show>
+                {move || match screen.get() {
+                    Screen::Resuming => safe_view! {
+                        <div class="view" data-testid="resuming">
+                            <header class="panel-header">
+                                <div class="titles">
+                                    <h2 class="title">"Chat"</h2>
+                                </div>
+                                <CloseButton on_close/>
+                            </header>
+                            <p class="placeholder" role="status">"Connecting…"</p>
+                        </div>
+                    }.into_any(),
+                    Screen::SignedOut => safe_view! { <AuthForm chat on_close/> }.into_any(),
+                    Screen::SignedIn => safe_view! { <ChatView chat on_close/> }.into_any(),
+                }}
             </section>
         </div>
     }

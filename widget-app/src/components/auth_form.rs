@@ -11,6 +11,7 @@ use palisade_protocol::limits::{
 use super::icons::CloseButton;
 use crate::api;
 use crate::chat::Chat;
+use crate::cooldown::{self, Cooldown};
 use crate::error_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,11 +28,12 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>) -> impl IntoView {
     let display_name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let cooldown = Cooldown::new();
     let registering = move || mode.get() == Mode::Register;
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
+        if busy.get_untracked() || cooldown.is_waiting() {
             return;
         }
         let register = mode.get_untracked() == Mode::Register;
@@ -57,7 +59,7 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>) -> impl IntoView {
                     password.set(String::new());
                     chat.sign_in(token);
                 }
-                Err(err) => error.set(Some(err.user_message())),
+                Err(err) => error.set(Some(cooldown.message_for(&err))),
             }
         });
     };
@@ -130,11 +132,17 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>) -> impl IntoView {
                 {move || error.get().map(|message| safe_view! {
                     <p class="form-error" data-testid="auth-error" role="alert">{message}</p>
                 })}
-                <button type="submit" class="primary" data-testid="auth-submit" disabled=move || busy.get()>
-                    {move || match (busy.get(), registering()) {
-                        (true, _) => "Please wait…",
-                        (false, true) => "Create account",
-                        (false, false) => "Sign in",
+                <button
+                    type="submit"
+                    class="primary"
+                    data-testid="auth-submit"
+                    disabled=move || { busy.get() || cooldown.left() > 0 }
+                >
+                    {move || match (busy.get(), cooldown.left(), registering()) {
+                        (true, _, _) => "Please wait…".to_owned(),
+                        (false, left @ 1.., _) => cooldown::label(left),
+                        (false, 0, true) => "Create account".to_owned(),
+                        (false, 0, false) => "Sign in".to_owned(),
                     }}
                 </button>
                 <p class="switch">

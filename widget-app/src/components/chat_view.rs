@@ -1,11 +1,15 @@
-//! The signed-in panel: who and where you are, the conversation, and the composer.
+//! The signed-in panel: who and where you are, the conversation, and the composer; or, in its
+//! place, the account panel (the conversation stays mounted, hidden, so the draft survives).
 
+use leptos::html;
 use leptos::prelude::*;
 
+use super::account::Account;
 use super::composer::Composer;
 use super::connection_state::ConnectionStatus;
-use super::icons::CloseButton;
+use super::icons::{AccountIcon, CloseButton};
 use super::message_list::MessageList;
+use crate::auth;
 use crate::chat::{Chat, Phase};
 
 #[component]
@@ -15,15 +19,36 @@ pub fn ChatView(chat: Chat, on_close: Callback<()>) -> impl IntoView {
     // Only the kind of phase matters for what is mounted; a Memo keeps the list mounted (and
     // scrolled) when the phase is set again to the same kind.
     let phase = Memo::new(move |_| chat.phase.get());
+    let account = RwSignal::new(false);
+    let account_button = NodeRef::<html::Button>::new();
+    // Back from the account panel, focus returns to the button that opened it.
+    let on_back = Callback::new(move |()| {
+        account.set(false);
+        request_animation_frame(move || {
+            if let Some(button) = account_button.try_get_untracked().flatten() {
+                let _ = button.focus();
+            }
+        });
+    });
 
     safe_view! {
-        <div class="view chat" data-testid="chat">
+        <div class="view chat" data-testid="chat" hidden=move || account.get()>
             <header class="panel-header">
                 <div class="titles">
                     <h2 class="title">{room_name}</h2>
                     <p class="subtitle" data-testid="whoami">{who}</p>
                 </div>
-                <button type="button" class="text-button" data-testid="sign-out" on:click=move |_| chat.sign_out(None)>
+                <button
+                    type="button"
+                    class="icon-button"
+                    data-testid="account"
+                    aria-label="Your account"
+                    node_ref=account_button
+                    on:click=move |_| account.set(true)
+                >
+                    <AccountIcon/>
+                </button>
+                <button type="button" class="text-button" data-testid="sign-out" on:click=move |_| auth::sign_out(chat)>
                     "Sign out"
                 </button>
                 <CloseButton on_close/>
@@ -45,5 +70,8 @@ pub fn ChatView(chat: Chat, on_close: Callback<()>) -> impl IntoView {
                 <Composer chat/>
             </footer>
         </div>
+        <Show when=move || account.get()>
+            <Account chat on_close on_back/>
+        </Show>
     }
 }

@@ -29,6 +29,24 @@ pub fn SendIcon() -> impl IntoView {
     }
 }
 
+#[component]
+pub fn AccountIcon() -> impl IntoView {
+    safe_view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zm0 2c-4.4 0-8 2.5-8 5.5V21h16v-1.5c0-3-3.6-5.5-8-5.5z"></path>
+        </svg>
+    }
+}
+
+#[component]
+pub fn BackIcon() -> impl IntoView {
+    safe_view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path class="stroke" d="M15 5l-7 7 7 7"></path>
+        </svg>
+    }
+}
+
 /// The panel's close button; focus returns to the launcher through `on_close`.
 #[component]
 pub fn CloseButton(on_close: Callback<()>) -> impl IntoView {

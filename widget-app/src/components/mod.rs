@@ -15,6 +15,7 @@ macro_rules! safe_view {
 }
 pub(crate) use safe_view;
 
+pub mod account;
 pub mod app;
 pub mod auth_form;
 pub mod chat_view;
