@@ -24,8 +24,11 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// See [`Lifetimes::reuse_grace_ms`].
+pub const REUSE_GRACE: Duration = Duration::from_secs(30);
+
 pub fn lifetimes() -> Lifetimes {
-    Lifetimes { idle_ms: millis(IDLE) }
+    Lifetimes { idle_ms: millis(IDLE), reuse_grace_ms: millis(REUSE_GRACE) }
 }
 
 /// A `Set-Cookie` header, built by hand because the cookie crate actix uses cannot say

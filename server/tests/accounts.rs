@@ -88,19 +88,34 @@ async fn refresh_rotates_and_a_replayed_token_ends_the_whole_session() {
     let second = signed(cookie_request(&app, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap()).await;
     assert_ne!(second.refresh, first.refresh, "the refresh token rotates");
     assert_eq!(rooms_status(&app, &second.access).await, 200);
+    let third = signed(cookie_request(&app, "/api/v1/auth/refresh", &second.refresh).send().await.unwrap()).await;
 
-    // Someone replays the first token (stolen, or an old copy): the session ends for everyone.
+    // Someone replays the first token (stolen, or an old copy) after the chain moved on: the
+    // session ends for everyone.
     let replay = cookie_request(&app, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap();
     assert_eq!(replay.status(), 401);
     assert!(replay.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "the cookie is deleted");
-    let newest = cookie_request(&app, "/api/v1/auth/refresh", &second.refresh).send().await.unwrap();
+    let newest = cookie_request(&app, "/api/v1/auth/refresh", &third.refresh).send().await.unwrap();
     assert_eq!(newest.status(), 401, "the newest token of the family is dead too");
-    assert_eq!(rooms_status(&app, &second.access).await, 401, "and so are its access tokens");
+    assert_eq!(rooms_status(&app, &third.access).await, 401, "and so are its access tokens");
     assert_eq!(rooms_status(&app, &first.access).await, 401);
     assert_eq!(app.audit_events("authn_token_reuse").await.len(), 1);
 
     let garbage = cookie_request(&app, "/api/v1/auth/refresh", "not-a-token").send().await.unwrap();
     assert_eq!(garbage.status(), 401);
+}
+
+#[tokio::test]
+async fn a_refresh_whose_answer_never_arrived_can_be_repeated() {
+    let app = TestApp::spawn().await;
+    let first = register(&app, "ada@example.org").await;
+    // The answer to this refresh is lost: the browser still holds `first`.
+    let lost = signed(cookie_request(&app, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap()).await;
+    let retried = signed(cookie_request(&app, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap()).await;
+    assert_eq!(rooms_status(&app, &retried.access).await, 200, "the session goes on");
+    // The answer that went missing is now worthless, and presenting it is reuse.
+    let stale = cookie_request(&app, "/api/v1/auth/refresh", &lost.refresh).send().await.unwrap();
+    assert_eq!(stale.status(), 401);
 }
 
 #[tokio::test]

@@ -85,6 +85,7 @@ diesel::table! {
         session_id -> Text,
         created_at -> BigInt,
         used_at -> Nullable<BigInt>,
+        retired -> Bool,
     }
 }
 

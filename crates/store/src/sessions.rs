@@ -113,6 +113,10 @@ pub enum Rotation {
 #[derive(Debug, Clone, Copy)]
 pub struct Lifetimes {
     pub idle_ms: i64,
+    /// How long after its use a token may be presented once more, as long as the token that
+    /// replaced it has not been used: the answer to the first refresh may have been lost on the
+    /// way (a dropped mobile connection), leaving the browser with the old cookie.
+    pub reuse_grace_ms: i64,
 }
 
 /// Rotates the refresh token whose hash is `presented`, atomically: of two requests racing with
@@ -144,7 +148,7 @@ pub fn rotate(
         if revoked_at.is_some() {
             return Ok(Rotation::Refused);
         }
-        if claimed == 0 {
+        if claimed == 0 && !lost_answer(conn, presented, &session.id, now, lifetimes.reuse_grace_ms)? {
             revoke(conn, &session.user, &session.id, now, "refresh_token_reuse")?;
             return Ok(Rotation::Reused(session));
         }
@@ -157,6 +161,43 @@ pub fn rotate(
             .execute(conn)?;
         Ok(Rotation::Rotated(Session { last_used_at: now, ..session }))
     })
+}
+
+/// Whether presenting the already-used token `presented` looks like a client that never got
+/// the answer to its refresh: used within the grace period, and nothing issued since then used.
+/// If so, the unused successor is retired, so that only the chain continued now stays alive;
+/// whoever holds the retired one (a thief who got there first, or the client) is caught as
+/// reuse at its next refresh.
+fn lost_answer(
+    conn: &mut DbConnection,
+    presented: &str,
+    session: &SessionId,
+    now: i64,
+    grace_ms: i64,
+) -> Result<bool, StoreError> {
+    let (used_at, retired) = refresh_tokens::table
+        .find(presented)
+        .select((refresh_tokens::used_at, refresh_tokens::retired))
+        .first::<(Option<i64>, bool)>(conn)?;
+    let used_at = used_at.unwrap_or(i64::MIN);
+    if retired || now.saturating_sub(used_at) > grace_ms {
+        return Ok(false);
+    }
+    let session = ids::to_text(&session.0);
+    let moved_on = refresh_tokens::table
+        .filter(refresh_tokens::session_id.eq(&session))
+        .filter(refresh_tokens::used_at.gt(used_at))
+        .filter(refresh_tokens::retired.eq(false))
+        .count()
+        .get_result::<i64>(conn)?;
+    if moved_on > 0 {
+        return Ok(false);
+    }
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::session_id.eq(&session)))
+        .filter(refresh_tokens::used_at.is_null())
+        .set((refresh_tokens::used_at.eq(now), refresh_tokens::retired.eq(true)))
+        .execute(conn)?;
+    Ok(true)
 }
 
 /// The session a refresh token (current or used) belongs to, and its owner.

@@ -9,7 +9,7 @@ use palisade_store::{Sealed, Store, login_throttle, sites, users};
 use uuid::Uuid;
 
 const DAY: i64 = 24 * 60 * 60 * 1000;
-const LIFETIMES: Lifetimes = Lifetimes { idle_ms: 7 * DAY };
+const LIFETIMES: Lifetimes = Lifetimes { idle_ms: 7 * DAY, reuse_grace_ms: 30_000 };
 const T0: i64 = 1_800_000_000_000;
 
 struct Fixture {
@@ -70,10 +70,29 @@ fn presenting_a_used_token_again_ends_the_whole_session() {
     let f = fixture();
     let id = start(&f, "h1");
     assert!(matches!(rotate(&f, "h1", "h2", T0 + 1000), Rotation::Rotated(_)));
-    // The thief (or the victim) replays h1: the family dies, including the newest token.
+    // Once the newer token has been used, h1 coming back can only be a copy: the family dies,
+    // including the newest token.
+    assert!(matches!(rotate(&f, "h2", "h3", T0 + 1500), Rotation::Rotated(_)));
     assert!(matches!(rotate(&f, "h1", "hx", T0 + 2000), Rotation::Reused(s) if s.id == id));
-    assert_eq!(rotate(&f, "h2", "h3", T0 + 3000), Rotation::Refused);
+    assert_eq!(rotate(&f, "h3", "h4", T0 + 3000), Rotation::Refused);
     assert_eq!(f.store.with_connection(|c| sessions::find_live(c, &id, T0 + 3000)).unwrap(), None);
+}
+
+#[test]
+fn a_refresh_whose_answer_was_lost_may_be_repeated_briefly_and_only_once() {
+    let f = fixture();
+    let id = start(&f, "h1");
+    assert!(matches!(rotate(&f, "h1", "h2", T0 + 1000), Rotation::Rotated(_)));
+    // The browser never saw h2 and presents h1 again, 5 s later: it gets h3, and h2 is retired.
+    assert!(matches!(rotate(&f, "h1", "h3", T0 + 6000), Rotation::Rotated(s) if s.id == id));
+    // Whoever holds h2 is now caught.
+    assert!(matches!(rotate(&f, "h2", "hx", T0 + 7000), Rotation::Reused(_)));
+    assert_eq!(f.store.with_connection(|c| sessions::find_live(c, &id, T0 + 7000)).unwrap(), None);
+
+    // Past the grace period, a repeat is reuse.
+    let late = start(&f, "l1");
+    assert!(matches!(rotate(&f, "l1", "l2", T0 + 1000), Rotation::Rotated(_)));
+    assert!(matches!(rotate(&f, "l1", "l3", T0 + 1000 + 30_001), Rotation::Reused(s) if s.id == late));
 }
 
 #[test]

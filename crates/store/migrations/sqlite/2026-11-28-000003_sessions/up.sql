@@ -16,11 +16,14 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions (user_id);
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 
+-- retired: never presented, but replaced because its predecessor was presented again within
+-- the grace period (the answer carrying it was lost); presenting it later is reuse.
 CREATE TABLE refresh_tokens (
     token_hash TEXT PRIMARY KEY NOT NULL,
     session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     created_at BIGINT NOT NULL,
-    used_at BIGINT
+    used_at BIGINT,
+    retired BOOLEAN NOT NULL DEFAULT FALSE
 );
 
 CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);
