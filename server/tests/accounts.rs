@@ -323,17 +323,9 @@ async fn too_many_auth_requests_from_one_address_are_slowed() {
     assert_eq!(attempt(&app, "p9@example.org", "whatever it is").await, (429, Some("10".into())));
 }
 
-/// Runs `palisade-server user …` against the test app's database and keys.
+/// Runs `palisade-server user <action>` for an account of the test site.
 fn operator(app: &TestApp, action: &str, email: &str) -> (bool, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_palisade-server"))
-        .args(["user", action, "--site", SITE, "--email", email])
-        .env("PALISADE_DATA_DIR", &app.config.data_dir)
-        .env("PALISADE_DATABASE_URL", app.config.database_url().expose())
-        .env("PALISADE_LOG", "warn")
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+    app.cli(&["user", action, "--site", SITE, "--email", email])
 }
 
 #[tokio::test]

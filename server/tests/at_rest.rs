@@ -5,7 +5,6 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, RunQueryDsl};
@@ -75,16 +74,7 @@ async fn history(app: &TestApp, token: &str, room: RoomId) -> HistoryPage {
 
 /// Runs `palisade-server keys …` against the test app's database and data dir.
 fn keys(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_palisade-server"))
-        .arg("keys")
-        .args(args)
-        .env("PALISADE_DATA_DIR", &app.config.data_dir)
-        .env("PALISADE_DATABASE_URL", app.config.database_url().expose())
-        .env("PALISADE_LOG", "warn")
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+    app.cli(&[&["keys"], args].concat())
 }
 
 #[tokio::test]

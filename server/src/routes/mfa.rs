@@ -217,6 +217,20 @@ pub async fn confirm(
     Ok(HttpResponse::Ok().json(RecoveryCodes { codes: codes.codes }))
 }
 
+/// The caller's site, once the caller has typed the password again.
+async fn reauthenticated(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    body: ReauthRequest,
+    failure_event: &'static str,
+) -> Result<sites::Site, ApiError> {
+    state.auth_limiter.check(req)?;
+    let site = super::rooms::caller_site(state, caller).await?;
+    super::auth::reauthenticate(state, req, &site, caller.0.sub, body.password, failure_event).await?;
+    Ok(site)
+}
+
 /// Turns the second factor off (password required). Every other session ends.
 #[utoipa::path(
     tag = "auth",
@@ -235,11 +249,8 @@ pub async fn disable(
     caller: Caller,
     body: web::Json<ReauthRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth_limiter.check(&req)?;
-    let site = super::rooms::caller_site(&state, &caller).await?;
+    let site = reauthenticated(&state, &req, &caller, body.into_inner(), "authn_mfa_disable_fail").await?;
     let user = caller.0.sub;
-    super::auth::reauthenticate(&state, &req, &site, user, body.into_inner().password, "authn_mfa_disable_fail")
-        .await?;
     state.store.interact(move |conn| mfa::disable(conn, &user)).await?;
     let ended = other_sessions_end(&state, &caller, "mfa_change").await?;
     audit(&state, &req, &site, user, "authn_mfa_disabled", ended);
@@ -265,10 +276,8 @@ pub async fn regenerate_codes(
     caller: Caller,
     body: web::Json<ReauthRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth_limiter.check(&req)?;
-    let site = super::rooms::caller_site(&state, &caller).await?;
+    let site = reauthenticated(&state, &req, &caller, body.into_inner(), "authn_mfa_codes_fail").await?;
     let user = caller.0.sub;
-    super::auth::reauthenticate(&state, &req, &site, user, body.into_inner().password, "authn_mfa_codes_fail").await?;
     if !state.store.interact(move |conn| mfa::is_enabled(conn, &user)).await? {
         return Err(ApiError::new(ErrorCode::Conflict, "turn on an authenticator first"));
     }

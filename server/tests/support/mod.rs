@@ -181,6 +181,20 @@ impl TestApp {
         }
     }
 
+    /// Runs `palisade-server <args>` against this app's database and data dir; returns whether
+    /// it succeeded and what it printed.
+    pub fn cli(&self, args: &[&str]) -> (bool, String) {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_palisade-server"))
+            .args(args)
+            .env("PALISADE_DATA_DIR", &self.config.data_dir)
+            .env("PALISADE_DATABASE_URL", self.config.database_url().expose())
+            .env("PALISADE_LOG", "warn")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), text)
+    }
+
     pub async fn is_healthy(&self) -> bool {
         self.http.get(self.url("/healthz")).send().await.is_ok_and(|r| r.status() == 200)
     }
