@@ -22,7 +22,7 @@ use crate::metrics::Metrics;
 use crate::origins::OriginSet;
 use crate::rate_limit::IpLimiter;
 use crate::sealing::{KeySetupError, Sealer};
-use crate::{extract, metrics, openapi, private_files, routes, sealing, tls, ws};
+use crate::{extract, metrics, openapi, private_files, routes, sealing, security_headers, tls, ws};
 
 /// Everything request handlers share.
 #[derive(Debug)]
@@ -249,6 +249,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
         app.service(routes::widget::service(widget_dir.clone()))
             .default_service(web::to(routes::not_found))
             .wrap(cors(state.origins.clone()))
+            .wrap(actix_web::middleware::from_fn(security_headers::add))
             .wrap(actix_web::middleware::from_fn(metrics::observe))
     };
     let server = HttpServer::new(factory).client_request_timeout(Duration::from_secs(10)).shutdown_timeout(10);

@@ -15,6 +15,7 @@ mod private_files;
 mod rate_limit;
 mod routes;
 mod sealing;
+mod security_headers;
 mod sessions;
 mod sign_in_throttle;
 mod tls;

@@ -1,0 +1,94 @@
+//! Security headers on every response, chosen in one place by what the route serves.
+//!
+//! - API (JSON, WebSocket upgrade, health): nothing may frame, embed or cache it.
+//! - Widget assets: the host page loads them from another site, so they must be loadable
+//!   cross-origin (CORP `cross-origin`), including by cross-origin-isolated hosts.
+//! - HTML (the development page under `/widget/`): a strict CSP that allows only our own
+//!   scripts, WebAssembly compilation, and Trusted Types.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+
+const HSTS: &str = "max-age=63072000; includeSubDomains; preload";
+const PERMISSIONS: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), \
+                           microphone=(), payment=(), usb=(), interest-cohort=()";
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const HTML_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+                        img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+                        frame-ancestors 'none'; object-src 'none'; require-trusted-types-for 'script'; \
+                        trusted-types 'none'";
+
+/// What a route serves, for choosing its headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Api,
+    WidgetAsset,
+    Html,
+}
+
+fn kind(path: &str, content_type: Option<&HeaderValue>) -> Kind {
+    let html = content_type.and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    match (path.starts_with("/widget/"), html) {
+        (_, true) => Kind::Html,
+        (true, false) => Kind::WidgetAsset,
+        (false, false) => Kind::Api,
+    }
+}
+
+fn set(headers: &mut actix_web::http::header::HeaderMap, name: HeaderName, value: &'static str) {
+    headers.insert(name, HeaderValue::from_static(value));
+}
+
+/// Middleware: adds the header set of the route's kind to every response, errors included.
+pub async fn add(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let path = req.path().to_owned();
+    let mut response = next.call(req).await?;
+    let kind = kind(&path, response.headers().get(header::CONTENT_TYPE));
+    let headers = response.headers_mut();
+    set(headers, header::STRICT_TRANSPORT_SECURITY, HSTS);
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, HeaderName::from_static("permissions-policy"), PERMISSIONS);
+    match kind {
+        Kind::Api => {
+            set(headers, header::CONTENT_SECURITY_POLICY, API_CSP);
+            set(headers, header::CACHE_CONTROL, "no-store");
+            set(headers, header::X_FRAME_OPTIONS, "DENY");
+            set(headers, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+            // CORP only governs no-cors loads; the widget's fetches are CORS and unaffected.
+            set(headers, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+        }
+        Kind::WidgetAsset => {
+            set(headers, HeaderName::from_static("cross-origin-resource-policy"), "cross-origin");
+        }
+        Kind::Html => {
+            set(headers, header::CONTENT_SECURITY_POLICY, HTML_CSP);
+            set(headers, header::X_FRAME_OPTIONS, "DENY");
+            set(headers, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+            set(headers, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_told_apart_by_path_and_content_type() {
+        let html = HeaderValue::from_static("text/html; charset=utf-8");
+        let js = HeaderValue::from_static("text/javascript");
+        let json = HeaderValue::from_static("application/json");
+        assert_eq!(kind("/widget/palisade.js", Some(&js)), Kind::WidgetAsset);
+        assert_eq!(kind("/widget/index.html", Some(&html)), Kind::Html);
+        assert_eq!(kind("/api/v1/rooms", Some(&json)), Kind::Api);
+        assert_eq!(kind("/healthz", None), Kind::Api);
+        assert_eq!(kind("/widgetx", None), Kind::Api);
+    }
+}

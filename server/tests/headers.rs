@@ -1,0 +1,65 @@
+//! The security headers of each kind of route.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use support::{ORIGIN, TestApp};
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response.headers().get(name).map_or("", |v| v.to_str().unwrap())
+}
+
+fn assert_everywhere(response: &reqwest::Response) {
+    assert_eq!(header(response, "strict-transport-security"), "max-age=63072000; includeSubDomains; preload");
+    assert_eq!(header(response, "x-content-type-options"), "nosniff");
+    assert_eq!(header(response, "referrer-policy"), "no-referrer");
+    assert!(header(response, "permissions-policy").contains("camera=()"));
+    assert!(response.headers().get("server").is_none(), "no server or version disclosure");
+}
+
+#[tokio::test]
+async fn api_answers_cannot_be_framed_embedded_or_cached() {
+    let app = TestApp::spawn().await;
+    for response in [
+        app.http.get(app.url("/healthz")).send().await.unwrap(),
+        app.http.get(app.url("/api/v1/rooms")).send().await.unwrap(),
+        app.http.get(app.url("/no/such/route")).send().await.unwrap(),
+        app.http.post(app.url("/api/v1/auth/login")).header("origin", ORIGIN).body("{").send().await.unwrap(),
+    ] {
+        assert_everywhere(&response);
+        assert_eq!(header(&response, "cache-control"), "no-store", "{}", response.url());
+        let csp = header(&response, "content-security-policy");
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(header(&response, "x-frame-options"), "DENY");
+        assert_eq!(header(&response, "cross-origin-resource-policy"), "same-origin");
+        assert_eq!(header(&response, "cross-origin-opener-policy"), "same-origin");
+    }
+}
+
+#[tokio::test]
+async fn widget_assets_load_cross_origin_and_html_gets_a_strict_csp() {
+    let app = TestApp::spawn().await;
+    let dir = &app.config.widget_dir;
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("palisade.js"), "/* loader */").unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>dev</title>").unwrap();
+
+    let asset = app.http.get(app.url("/widget/palisade.js")).send().await.unwrap();
+    assert_eq!(asset.status(), 200);
+    assert_everywhere(&asset);
+    assert_eq!(header(&asset, "cross-origin-resource-policy"), "cross-origin", "host pages of other sites load it");
+
+    let page = app.http.get(app.url("/widget/index.html")).send().await.unwrap();
+    assert_everywhere(&page);
+    let csp = header(&page, "content-security-policy");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "require-trusted-types-for 'script'",
+    ] {
+        assert!(csp.contains(directive), "{directive} missing from {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"), "{csp}");
+}
