@@ -54,6 +54,10 @@ pub async fn add(
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::REFERRER_POLICY, "no-referrer");
     set(headers, HeaderName::from_static("permissions-policy"), PERMISSIONS);
+    // JSON is UTF-8 by definition (RFC 8259); saying so leaves no client or scanner guessing.
+    if headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == b"application/json") {
+        set(headers, header::CONTENT_TYPE, "application/json; charset=utf-8");
+    }
     match kind {
         Kind::Api => {
             set(headers, header::CONTENT_SECURITY_POLICY, API_CSP);
