@@ -105,6 +105,10 @@ async fn bad_bodies_get_typed_4xx_errors() {
         error_of(send(bad_site.to_string(), "application/json").await.unwrap()).await,
         (400, ErrorCode::MalformedRequest)
     );
+    // Nesting is bounded by the parser (depth 128) well inside the 16 KiB body limit.
+    let deep = format!("{{\"site\": {}0{}}}", "[".repeat(5000), "]".repeat(5000));
+    assert_eq!(error_of(send(deep, "application/json").await.unwrap()).await, (400, ErrorCode::MalformedRequest));
+    assert!(app.is_healthy().await);
 }
 
 #[tokio::test]
