@@ -37,6 +37,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub auth_limiter: IpLimiter,
     pub mailer: Mailer,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Error)]
@@ -148,6 +149,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         metrics,
         auth_limiter,
         mailer,
+        trusted_proxies: config.trusted_proxies.clone(),
     })
 }
 

@@ -68,7 +68,7 @@ impl Client {
             }
             ua
         });
-        Self { ip: req.peer_addr().map(|a| truncate_ip(a.ip())), user_agent }
+        Self { ip: crate::client_ip::of(req).map(truncate_ip), user_agent }
     }
 }
 

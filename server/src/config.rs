@@ -67,6 +67,9 @@ impl std::fmt::Debug for Secret {
 pub struct Config {
     /// Address to listen on, e.g. `127.0.0.1:8443`; port 0 picks a free one.
     pub listen: String,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` is believed. A request
+    /// from anyone else is judged by its own address, whatever headers it sends.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Plain-HTTP address of the Prometheus `/metrics` listener; keep it on loopback or a
     /// private network. Empty turns it off.
     pub metrics_listen: String,
@@ -109,6 +112,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8443".into(),
             metrics_listen: "127.0.0.1:9464".into(),
+            trusted_proxies: Vec::new(),
             public_url: "https://localhost:8443".into(),
             data_dir: "data".into(),
             database_url: None,

@@ -3,6 +3,7 @@
 pub mod app;
 mod audit;
 pub mod cli;
+mod client_ip;
 pub mod config;
 mod csrf;
 mod error;

@@ -28,7 +28,7 @@ impl IpLimiter {
     /// Counts a request from the caller's address, or refuses it.
     pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
         // Without a peer address (a Unix socket, a test request) there is nothing to key on.
-        let Some(ip) = req.peer_addr().map(|a| subscriber(a.ip())) else { return Ok(()) };
+        let Some(ip) = crate::client_ip::of(req).map(subscriber) else { return Ok(()) };
         self.limiter.check_key(&ip).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             tracing::info!(event = "rate_limited", route_class = "auth", "too many requests from one address");

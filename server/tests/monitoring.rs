@@ -120,3 +120,36 @@ async fn metrics_have_their_own_listener_and_the_api_does_not_serve_them() {
     let scrape = app.http.get(format!("http://{}/metrics", app.metrics_addr)).send().await.unwrap();
     assert_eq!(scrape.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
 }
+
+async fn failed_login_from(app: &TestApp, forwarded_for: &str) -> u16 {
+    let body = serde_json::json!({"site": SITE, "email": "ada@example.org", "password": "not the password at all"});
+    let response = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .header("origin", support::ORIGIN)
+        .header("x-forwarded-for", forwarded_for)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+    let direct = TestApp::spawn().await;
+    direct.token("ada@example.org", "Ada").await;
+    assert_eq!(failed_login_from(&direct, "203.0.113.9").await, 401);
+    let seen = direct.audit_events("authn_login_fail").await;
+    assert_eq!(seen[0].ip.as_deref(), Some("127.0.0.0"), "a client cannot pick its address with a header");
+
+    let proxied =
+        TestApp::spawn_configured(|config| config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await;
+    proxied.token("ada@example.org", "Ada").await;
+    assert_eq!(failed_login_from(&proxied, "203.0.113.9").await, 401);
+    let seen = proxied.audit_events("authn_login_fail").await;
+    assert_eq!(seen[0].ip.as_deref(), Some("203.0.113.0"), "behind the proxy, the address it saw counts");
+    // The back-off follows the real client's network, not the proxy's.
+    assert_eq!(failed_login_from(&proxied, "203.0.113.9").await, 429);
+    assert_eq!(failed_login_from(&proxied, "198.51.100.4").await, 401);
+}
