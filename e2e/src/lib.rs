@@ -7,6 +7,7 @@
 
 mod browser;
 mod host_page;
+pub mod smtp;
 
 pub use browser::{Browser, BrowserError, Driver, testid};
 

@@ -1,14 +1,18 @@
-//! REST calls to the chat server. Requests are cross-origin from the host page. Only the four
+//! REST calls to the chat server. Requests are cross-origin from the host page. Only the five
 //! calls that start, renew or end a session carry cookies (the server's HttpOnly refresh cookie,
 //! which this code never reads); everything else is authenticated by the bearer token alone,
 //! sent only in a header.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use palisade_protocol::auth::{
-    CSRF_HEADER, ChangePasswordRequest, LoginRequest, RegisterRequest, SessionList, SessionRequest, TokenResponse,
+    CSRF_HEADER, ChangePasswordRequest, ForgotPasswordRequest, LoginRequest, RegisterRequest, ResetPasswordRequest,
+    SessionList, SessionRequest, TokenResponse,
 };
 use palisade_protocol::limits::HISTORY_PAGE_DEFAULT;
 use palisade_protocol::messages::HistoryPage;
+use palisade_protocol::mfa::{
+    MfaChallenge, MfaStatus, MfaVerifyRequest, ReauthRequest, RecoveryCodes, TotpConfirmRequest, TotpEnrollment,
+};
 use palisade_protocol::rooms::RoomList;
 use palisade_protocol::{ErrorBody, ErrorCode, RoomId, SessionId};
 use serde::de::DeserializeOwned;
@@ -85,11 +89,84 @@ pub async fn register(
     read(request.send().await).await
 }
 
-pub async fn login(config: &Config, email: String, password: String) -> Result<TokenResponse, ApiError> {
+/// What a right password leads to: a session, or (202) the second-factor step.
+#[derive(Debug)]
+pub enum SignIn {
+    Done(TokenResponse),
+    Mfa(MfaChallenge),
+    /// A call that signs nobody in succeeded (a reset link asked for, a password reset).
+    Nothing,
+}
+
+pub async fn login(config: &Config, email: String, password: String) -> Result<SignIn, ApiError> {
     let body = LoginRequest { site: config.site().clone(), email, password };
     let request =
         with_cookie(Request::post(&config.api_url("/auth/login"))).json(&body).map_err(|_| ApiError::Decode)?;
+    let response = ok(request.send().await).await?;
+    if response.status() == 202 {
+        response.json().await.map(SignIn::Mfa).map_err(|_| ApiError::Decode)
+    } else {
+        response.json().await.map(SignIn::Done).map_err(|_| ApiError::Decode)
+    }
+}
+
+/// Completes a sign-in with an authenticator or recovery code; sets the refresh cookie.
+pub async fn mfa_verify(config: &Config, ticket: String, code: String) -> Result<TokenResponse, ApiError> {
+    let body = MfaVerifyRequest { site: config.site().clone(), ticket, code };
+    let request =
+        with_cookie(Request::post(&config.api_url("/auth/mfa/verify"))).json(&body).map_err(|_| ApiError::Decode)?;
     read(request.send().await).await
+}
+
+pub async fn mfa_status(config: &Config, token: &AccessToken) -> Result<MfaStatus, ApiError> {
+    read(bearer(Request::get(&config.api_url("/auth/mfa")), token).send().await).await
+}
+
+/// A new authenticator secret, active only once [`totp_confirm`] gets a right code.
+pub async fn totp_enroll(config: &Config, token: &AccessToken) -> Result<TotpEnrollment, ApiError> {
+    read(bearer(Request::post(&config.api_url("/auth/mfa/totp")), token).send().await).await
+}
+
+pub async fn totp_confirm(config: &Config, token: &AccessToken, code: String) -> Result<RecoveryCodes, ApiError> {
+    let request = bearer(Request::post(&config.api_url("/auth/mfa/totp/confirm")), token)
+        .json(&TotpConfirmRequest { code })
+        .map_err(|_| ApiError::Decode)?;
+    read(request.send().await).await
+}
+
+pub async fn totp_disable(config: &Config, token: &AccessToken, password: String) -> Result<(), ApiError> {
+    let request = bearer(Request::post(&config.api_url("/auth/mfa/totp/disable")), token)
+        .json(&ReauthRequest { password })
+        .map_err(|_| ApiError::Decode)?;
+    read_empty(request.send().await).await
+}
+
+pub async fn new_recovery_codes(
+    config: &Config,
+    token: &AccessToken,
+    password: String,
+) -> Result<RecoveryCodes, ApiError> {
+    let request = bearer(Request::post(&config.api_url("/auth/mfa/recovery-codes")), token)
+        .json(&ReauthRequest { password })
+        .map_err(|_| ApiError::Decode)?;
+    read(request.send().await).await
+}
+
+/// Asks for a reset link to `return_to`; the answer is the same whether the email has an account.
+pub async fn forgot_password(config: &Config, email: String, return_to: String) -> Result<(), ApiError> {
+    let body = ForgotPasswordRequest { site: config.site().clone(), email, return_to };
+    let request = base(Request::post(&config.api_url("/auth/password/forgot")), RequestCredentials::Omit)
+        .json(&body)
+        .map_err(|_| ApiError::Decode)?;
+    read_empty(request.send().await).await
+}
+
+pub async fn reset_password(config: &Config, token: String, new_password: String) -> Result<(), ApiError> {
+    let body = ResetPasswordRequest { site: config.site().clone(), token, new_password };
+    let request = base(Request::post(&config.api_url("/auth/password/reset")), RequestCredentials::Omit)
+        .json(&body)
+        .map_err(|_| ApiError::Decode)?;
+    read_empty(request.send().await).await
 }
 
 /// Trades the refresh cookie for a new access token (and a new cookie). Run it only under the

@@ -111,3 +111,67 @@ pub async fn lock(name: &str) -> Option<LockGuard> {
         _ => None,
     }
 }
+
+/// The host page's URL without its fragment: where a password-reset link should lead back to.
+pub fn page_url() -> Option<String> {
+    let href = web_sys::window()?.location().href().ok()?;
+    Some(href.split('#').next().unwrap_or_default().to_owned())
+}
+
+/// The token of a password-reset link (`#palisade-reset=<token>`) the page was opened with.
+/// The fragment is removed from the address bar and history at once, so the token does not
+/// linger where a later visitor of this browser, or a screenshot, could find it.
+pub fn take_reset_token() -> Option<String> {
+    let window = web_sys::window()?;
+    let hash = window.location().hash().ok()?;
+    let token = reset_token(&hash)?;
+    if let (Ok(history), Some(page)) = (window.history(), page_url()) {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&page));
+    }
+    Some(token)
+}
+
+fn reset_token(hash: &str) -> Option<String> {
+    let value = hash.strip_prefix('#')?.strip_prefix(palisade_protocol::auth::RESET_FRAGMENT)?.strip_prefix('=')?;
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// Puts `text` on the clipboard (`navigator.clipboard.writeText`); false when the browser has
+/// no clipboard API here (it needs a secure context) or refuses.
+pub async fn copy_text(text: &str) -> bool {
+    let Some(window) = web_sys::window() else { return false };
+    let clipboard = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard")).unwrap_or_default();
+    let write = js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText")).unwrap_or_default();
+    let Some(write) = write.dyn_ref::<js_sys::Function>() else { return false };
+    match write.call1(&clipboard, &JsValue::from_str(text)) {
+        Ok(promise) => JsFuture::from(js_sys::Promise::resolve(&promise)).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A `blob:` URL holding `text` as a plain-text file, for a download link; give it back with
+/// [`revoke_url`] once the link is gone.
+pub fn text_file_url(text: &str) -> Option<String> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/plain;charset=utf-8");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
+}
+
+pub fn revoke_url(url: &str) {
+    let _ = web_sys::Url::revoke_object_url(url);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reset_token;
+
+    #[test]
+    fn only_a_reset_fragment_carries_a_token() {
+        assert_eq!(reset_token("#palisade-reset=abc_12"), Some("abc_12".to_owned()));
+        assert_eq!(reset_token("#palisade-reset="), None);
+        assert_eq!(reset_token("#other=abc"), None);
+        assert_eq!(reset_token(""), None);
+    }
+}

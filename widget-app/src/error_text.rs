@@ -51,6 +51,7 @@ fn label(field: &str) -> &str {
         "email" => "Email",
         "password" => "Password",
         "display_name" => "Display name",
+        "code" => "The code",
         "body" => "Message",
         other => other,
     }

@@ -1,5 +1,5 @@
-//! The account panel: where the person is signed in (ending any other device), and a new
-//! password. Results are announced through live regions that exist before they change.
+//! The account panel: where the person is signed in (ending any other device), a new
+//! password, and the second factor. Results are announced through live regions that exist before they change.
 
 use leptos::ev::SubmitEvent;
 use leptos::html;
@@ -10,6 +10,7 @@ use palisade_protocol::limits::{PASSWORD_MAX, PASSWORD_MIN, check_password};
 use palisade_protocol::{ErrorCode, SessionId};
 
 use super::icons::{BackIcon, CloseButton};
+use super::two_factor::TwoFactor;
 use crate::api;
 use crate::auth;
 use crate::chat::Chat;
@@ -49,6 +50,7 @@ pub fn Account(chat: Chat, on_close: Callback<()>, on_back: Callback<()>) -> imp
             <div class="account-body">
                 <Sessions chat changed/>
                 <ChangePassword chat changed/>
+                <TwoFactor chat changed/>
             </div>
         </div>
     }

@@ -12,6 +12,7 @@ use super::chat_view::ChatView;
 use super::icons::CloseButton;
 use super::launcher::Launcher;
 use crate::auth;
+use crate::browser;
 use crate::chat::Chat;
 use crate::config::Config;
 
@@ -36,7 +37,9 @@ pub fn App(config: Config) -> impl IntoView {
             Screen::SignedOut
         }
     });
-    let open = RwSignal::new(false);
+    // A password-reset link opened this page: the panel opens on the new-password form.
+    let reset = RwSignal::new(browser::take_reset_token());
+    let open = RwSignal::new(reset.get_untracked().is_some());
     let launcher = NodeRef::<html::Button>::new();
     let panel = NodeRef::<html::Section>::new();
 
@@ -85,7 +88,7 @@ pub fn App(config: Config) -> impl IntoView {
                             <p class="placeholder" role="status">"Connecting…"</p>
                         </div>
                     }.into_any(),
-                    Screen::SignedOut => safe_view! { <AuthForm chat on_close/> }.into_any(),
+                    Screen::SignedOut => safe_view! { <AuthForm chat on_close reset/> }.into_any(),
                     Screen::SignedIn => safe_view! { <ChatView chat on_close/> }.into_any(),
                 }}
             </section>

@@ -1,15 +1,19 @@
-//! Sign in or create an account. Limits are checked here first so people learn what is wrong
+//! Sign in (with the second factor when the account has one) or create an account; ask for a
+//! password-reset link, or choose a new password with one. Limits are checked here first so people learn what is wrong
 //! before a round trip; the server checks them again because it must.
 
 use leptos::ev::SubmitEvent;
+use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use palisade_protocol::ErrorCode;
 use palisade_protocol::limits::{
     LimitError, PASSWORD_MAX, PASSWORD_MIN, check_display_name, check_email, check_password,
 };
 
 use super::icons::CloseButton;
-use crate::api;
+use crate::api::{self, SignIn};
+use crate::browser;
 use crate::chat::Chat;
 use crate::cooldown::{self, Cooldown};
 use crate::error_text;
@@ -18,104 +22,197 @@ use crate::error_text;
 enum Mode {
     SignIn,
     Register,
+    /// The password was right; the second factor is asked for.
+    Code,
+    /// Asking for a reset link by email.
+    Forgot,
+    /// Choosing a new password with the token from a reset link.
+    Reset,
 }
 
+/// `reset` holds the token of the reset link the page was opened with, if any.
 #[component]
-pub fn AuthForm(chat: Chat, on_close: Callback<()>) -> impl IntoView {
-    let mode = RwSignal::new(Mode::SignIn);
+pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<String>>) -> impl IntoView {
+    let mode = RwSignal::new(if reset.get_untracked().is_some() { Mode::Reset } else { Mode::SignIn });
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    // The sign-in ticket of the code step: in memory only, single use.
+    let ticket = StoredValue::new(None::<String>);
+    let recovery = RwSignal::new(false);
+    let code_input = NodeRef::<html::Input>::new();
     let error = RwSignal::new(None::<String>);
+    // What went right: a link sent, a password changed.
+    let info = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let cooldown = Cooldown::new();
-    let registering = move || mode.get() == Mode::Register;
+    let is = move |wanted: Mode| mode.get() == wanted;
+    let switch = move |to: Mode| {
+        mode.set(to);
+        error.set(None);
+        info.set(None);
+    };
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         if busy.get_untracked() || cooldown.is_waiting() {
             return;
         }
-        let register = mode.get_untracked() == Mode::Register;
+        let current = mode.get_untracked();
         let email = email.get_untracked().trim().to_owned();
         let secret = password.get_untracked();
         let name = display_name.get_untracked().trim().to_owned();
-        if let Err(err) = validate(register, &email, &secret, &name) {
+        let entered = code.get_untracked().trim().to_owned();
+        let checked = match current {
+            Mode::SignIn | Mode::Register => validate(current == Mode::Register, &email, &secret, &name),
+            Mode::Forgot => check_email(&email),
+            Mode::Reset => check_password(&secret),
+            Mode::Code if entered.is_empty() => Err(LimitError::Empty { field: "code" }),
+            Mode::Code => Ok(()),
+        };
+        if let Err(err) = checked {
             error.set(Some(error_text::for_limit(&err)));
             return;
         }
         error.set(None);
+        info.set(None);
         busy.set(true);
         let config = chat.config();
         spawn_local(async move {
-            let result = if register {
-                api::register(&config, email, secret, name).await
-            } else {
-                api::login(&config, email, secret).await
+            let result = match current {
+                Mode::Register => api::register(&config, email, secret, name).await.map(SignIn::Done),
+                Mode::SignIn => api::login(&config, email, secret).await,
+                Mode::Code => {
+                    let ticket = ticket.get_value().unwrap_or_default();
+                    api::mfa_verify(&config, ticket, entered).await.map(SignIn::Done)
+                }
+                Mode::Forgot => {
+                    let page = browser::page_url().unwrap_or_default();
+                    api::forgot_password(&config, email, page).await.map(|()| SignIn::Nothing)
+                }
+                Mode::Reset => {
+                    let token = reset.get_untracked().unwrap_or_default();
+                    api::reset_password(&config, token, secret).await.map(|()| SignIn::Nothing)
+                }
             };
-            busy.set(false);
-            match result {
-                Ok(token) => {
+            let _ = busy.try_set(false);
+            match (current, result) {
+                (_, Ok(SignIn::Done(token))) => {
                     password.set(String::new());
+                    code.set(String::new());
+                    ticket.set_value(None);
                     chat.sign_in(token);
                 }
-                Err(err) => error.set(Some(cooldown.message_for(&err))),
+                (_, Ok(SignIn::Mfa(challenge))) => {
+                    password.set(String::new());
+                    ticket.set_value(Some(challenge.ticket));
+                    recovery.set(false);
+                    mode.set(Mode::Code);
+                    // The person is about to type the code.
+                    request_animation_frame(move || {
+                        if let Some(input) = code_input.try_get_untracked().flatten() {
+                            let _ = input.focus();
+                        }
+                    });
+                }
+                (Mode::Forgot, Ok(SignIn::Nothing)) => info.set(Some(
+                    "If an account uses this email, a link to choose a new password is on its way. \
+                     It works for 30 minutes."
+                        .to_owned(),
+                )),
+                (_, Ok(SignIn::Nothing)) => {
+                    reset.set(None);
+                    password.set(String::new());
+                    mode.set(Mode::SignIn);
+                    info.set(Some("Your password has been changed. Sign in with the new one.".to_owned()));
+                }
+                // The ticket is spent or expired: the password is needed again.
+                (Mode::Code, Err(err)) if err.code() == Some(ErrorCode::Unauthenticated) => {
+                    ticket.set_value(None);
+                    code.set(String::new());
+                    mode.set(Mode::SignIn);
+                    error.set(Some("This sign-in has expired. Please enter your password again.".to_owned()));
+                }
+                (Mode::Code, Err(err)) if err.code() == Some(ErrorCode::InvalidMfaCode) => {
+                    error.set(Some("That code is not right, or was already used. Try the next one.".to_owned()));
+                }
+                (Mode::Reset, Err(err)) if err.code() == Some(ErrorCode::Unauthenticated) => {
+                    error.set(Some("This link has expired or was already used. Ask for a new one.".to_owned()));
+                }
+                (Mode::Forgot, Err(err))
+                    if err.code() == Some(ErrorCode::ServerBusy) && err.retry_after().is_none() =>
+                {
+                    error.set(Some("Password reset by email is not available here.".to_owned()));
+                }
+                (_, Err(err)) => error.set(Some(cooldown.message_for(&err))),
             }
         });
     };
 
-    let toggle = move |_| {
-        mode.update(|mode| {
-            *mode = match mode {
-                Mode::SignIn => Mode::Register,
-                Mode::Register => Mode::SignIn,
-            }
-        });
-        error.set(None);
+    let toggle = move |_| switch(if is(Mode::Register) { Mode::SignIn } else { Mode::Register });
+    let title = move || match mode.get() {
+        Mode::SignIn => "Sign in to chat",
+        Mode::Register => "Create an account",
+        Mode::Code => "Two-factor authentication",
+        Mode::Forgot => "Forgot your password?",
+        Mode::Reset => "Choose a new password",
     };
+    let has_email = move || matches!(mode.get(), Mode::SignIn | Mode::Register | Mode::Forgot);
+    let has_password = move || matches!(mode.get(), Mode::SignIn | Mode::Register | Mode::Reset);
+    let new_password = move || matches!(mode.get(), Mode::Register | Mode::Reset);
 
     safe_view! {
         <div class="view auth">
             <header class="panel-header">
                 <div class="titles">
-                    <h2 class="title">{move || if registering() { "Create an account" } else { "Sign in to chat" }}</h2>
+                    <h2 class="title">{title}</h2>
                     <p class="subtitle">"We usually reply within a few minutes."</p>
                 </div>
                 <CloseButton on_close/>
             </header>
             <form class="auth-form" data-testid="auth-form" novalidate=true on:submit=submit>
                 {move || chat.session.notice().map(|notice| safe_view! { <p class="notice" role="status">{notice}</p> })}
-                <div class="field">
-                    <label for="palisade-email">"Email"</label>
-                    <input
-                        id="palisade-email"
-                        data-testid="email"
-                        type="email"
-                        autocomplete="email"
-                        required=true
-                        prop:value=move || email.get()
-                        on:input=move |ev| email.set(event_target_value(&ev))
-                    />
-                </div>
-                <div class="field">
-                    <label for="palisade-password">"Password"</label>
-                    <input
-                        id="palisade-password"
-                        data-testid="password"
-                        type="password"
-                        required=true
-                        autocomplete=move || if registering() { "new-password" } else { "current-password" }
-                        aria-describedby=move || registering().then_some("palisade-password-hint")
-                        prop:value=move || password.get()
-                        on:input=move |ev| password.set(event_target_value(&ev))
-                    />
-                    <Show when=registering>
-                        <p class="hint" id="palisade-password-hint">
-                            {format!("At least {PASSWORD_MIN} characters. A few unrelated words work well.")}
-                        </p>
-                    </Show>
-                </div>
-                <Show when=registering>
+                {move || info.get().map(|text| safe_view! {
+                    <p class="notice" data-testid="auth-info" role="status">{text}</p>
+                })}
+                <Show when=has_email>
+                    <div class="field">
+                        <label for="palisade-email">"Email"</label>
+                        <input
+                            id="palisade-email"
+                            data-testid="email"
+                            type="email"
+                            autocomplete="email"
+                            required=true
+                            prop:value=move || email.get()
+                            on:input=move |ev| email.set(event_target_value(&ev))
+                        />
+                    </div>
+                </Show>
+                <Show when=has_password>
+                    <div class="field">
+                        <label for="palisade-password">
+                            {move || if is(Mode::Reset) { "New password" } else { "Password" }}
+                        </label>
+                        <input
+                            id="palisade-password"
+                            data-testid=move || if is(Mode::Reset) { "reset-password" } else { "password" }
+                            type="password"
+                            required=true
+                            autocomplete=move || if new_password() { "new-password" } else { "current-password" }
+                            aria-describedby=move || new_password().then_some("palisade-password-hint")
+                            prop:value=move || password.get()
+                            on:input=move |ev| password.set(event_target_value(&ev))
+                        />
+                        <Show when=new_password>
+                            <p class="hint" id="palisade-password-hint">
+                                {format!("At least {PASSWORD_MIN} characters. A few unrelated words work well.")}
+                            </p>
+                        </Show>
+                    </div>
+                </Show>
+                <Show when=move || is(Mode::Register)>
                     <div class="field">
                         <label for="palisade-display-name">"Display name"</label>
                         <input
@@ -129,29 +226,95 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>) -> impl IntoView {
                         />
                     </div>
                 </Show>
+                <Show when=move || is(Mode::Code)>
+                    <div class="field">
+                        <label for="palisade-mfa-code">
+                            {move || if recovery.get() { "Recovery code" } else { "Code from your authenticator app" }}
+                        </label>
+                        <input
+                            id="palisade-mfa-code"
+                            data-testid="mfa-code"
+                            node_ref=code_input
+                            type="text"
+                            required=true
+                            autocomplete="one-time-code"
+                            inputmode=move || if recovery.get() { "text" } else { "numeric" }
+                            prop:value=move || code.get()
+                            on:input=move |ev| code.set(event_target_value(&ev))
+                        />
+                    </div>
+                </Show>
                 {move || error.get().map(|message| safe_view! {
                     <p class="form-error" data-testid="auth-error" role="alert">{message}</p>
                 })}
                 <button
                     type="submit"
                     class="primary"
-                    data-testid="auth-submit"
+                    data-testid=move || match mode.get() {
+                        Mode::SignIn | Mode::Register => "auth-submit",
+                        Mode::Code => "mfa-submit",
+                        Mode::Forgot => "forgot-submit",
+                        Mode::Reset => "reset-submit",
+                    }
                     disabled=move || { busy.get() || cooldown.left() > 0 }
                 >
-                    {move || match (busy.get(), cooldown.left(), registering()) {
+                    {move || match (busy.get(), cooldown.left(), mode.get()) {
                         (true, _, _) => "Please wait…".to_owned(),
                         (false, left @ 1.., _) => cooldown::label(left),
-                        (false, 0, true) => "Create account".to_owned(),
-                        (false, 0, false) => "Sign in".to_owned(),
+                        (false, 0, Mode::Register) => "Create account".to_owned(),
+                        (false, 0, Mode::SignIn | Mode::Code) => "Sign in".to_owned(),
+                        (false, 0, Mode::Forgot) => "Send me a link".to_owned(),
+                        (false, 0, Mode::Reset) => "Change password".to_owned(),
                     }}
                 </button>
-                <p class="switch">
-                    {move || if registering() { "Already have an account?" } else { "New here?" }}
-                    " "
-                    <button type="button" class="link" data-testid="auth-mode-toggle" on:click=toggle>
-                        {move || if registering() { "Sign in" } else { "Create an account" }}
-                    </button>
-                </p>
+                {move || match mode.get() {
+                    Mode::SignIn | Mode::Register => safe_view! {
+                        <p class="switch">
+                            {move || if is(Mode::Register) { "Already have an account?" } else { "New here?" }}
+                            " "
+                            <button type="button" class="link" data-testid="auth-mode-toggle" on:click=toggle>
+                                {move || if is(Mode::Register) { "Sign in" } else { "Create an account" }}
+                            </button>
+                            <Show when=move || is(Mode::SignIn)>
+                                " · "
+                                <button
+                                    type="button"
+                                    class="link"
+                                    data-testid="forgot-password"
+                                    on:click=move |_| switch(Mode::Forgot)
+                                >
+                                    "Forgot password?"
+                                </button>
+                            </Show>
+                        </p>
+                    }.into_any(),
+                    other => safe_view! {
+                        <p class="switch">
+                            <Show when=move || other == Mode::Code>
+                                <button
+                                    type="button"
+                                    class="link"
+                                    data-testid="mfa-use-recovery"
+                                    on:click=move |_| recovery.update(|on| *on = !*on)
+                                >
+                                    {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}
+                                </button>
+                                " · "
+                            </Show>
+                            <button
+                                type="button"
+                                class="link"
+                                data-testid="back-to-sign-in"
+                                on:click=move |_| {
+                                    ticket.set_value(None);
+                                    switch(Mode::SignIn);
+                                }
+                            >
+                                "Back to sign in"
+                            </button>
+                        </p>
+                    }.into_any(),
+                }}
             </form>
         </div>
     }

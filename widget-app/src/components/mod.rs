@@ -24,6 +24,7 @@ pub mod connection_state;
 pub mod icons;
 pub mod launcher;
 pub mod message_list;
+pub mod two_factor;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,173 @@
+//! The second factor in the widget: set up an authenticator from the account panel (the test
+//! reads the key the widget shows and computes codes itself, as an app would), see the recovery
+//! codes once, then sign in again: the code step appears, a replayed code is refused with an
+//! error shown, and the next time step's code signs in; so does a recovery code. New recovery
+//! codes and turning it off need the password.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use palisade_auth::totp::{STEP_SECS, TotpSecret};
+use palisade_e2e::{Browser, Driver, Stack, testid};
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn present(id: &str) -> String {
+    format!("q({}) !== null", json!(testid(id)))
+}
+
+fn connected() -> String {
+    format!("q({})?.dataset.state === 'open'", json!(testid("connection-state")))
+}
+
+/// Present, not inside a hidden part of the panel, and not disabled: ready for a click.
+fn enabled(id: &str) -> String {
+    format!("q({0}) !== null && !q({0}).closest('[hidden]') && !q({0}).disabled", json!(testid(id)))
+}
+
+/// RFC 4648 base32 without padding, as the widget shows the key.
+fn totp_secret(base32: &str) -> TotpSecret {
+    let (mut bytes, mut buffer, mut bits) = (Vec::new(), 0_u32, 0);
+    for c in base32.trim().bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => panic!("not base32: {base32}"),
+        };
+        buffer = (buffer << 5) | u32::from(value);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push(u8::try_from((buffer >> bits) & 0xff).unwrap());
+        }
+    }
+    TotpSecret::from_bytes(&bytes).expect("a 160-bit key")
+}
+
+fn step_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / STEP_SECS
+}
+
+fn code(secret: &TotpSecret, step: u64) -> String {
+    format!("{:06}", secret.code_at(step))
+}
+
+async fn assert_no_csp_violations(browser: &Browser) {
+    let violations = browser
+        .eval("document.documentElement.dataset.cspViolations ?? 'not counted: demo.js did not run'")
+        .await
+        .unwrap();
+    assert_eq!(violations, "0", "CSP violations on the host page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authenticator_set_up_in_the_widget_guards_the_next_sign_in() {
+    let stack = Stack::start().await.unwrap();
+    let driver = Driver::start().unwrap();
+    let fay = driver.browser("fay").await.unwrap();
+
+    fay.goto(&stack.host_page_url).await.unwrap();
+    fay.wait_until(&present("launcher")).await.unwrap();
+    fay.click(&testid("launcher")).await.unwrap();
+    fay.wait_until(&format!("{} && !{}", present("auth-form"), present("resuming"))).await.unwrap();
+    fay.click(&testid("auth-mode-toggle")).await.unwrap();
+    fay.wait_until(&present("display-name")).await.unwrap();
+    fay.type_into(&testid("email"), "fay@example.org").await.unwrap();
+    fay.type_into(&testid("password"), PASSWORD).await.unwrap();
+    fay.type_into(&testid("display-name"), "Fay").await.unwrap();
+    fay.click(&testid("auth-submit")).await.unwrap();
+    fay.wait_until(&connected()).await.unwrap();
+
+    // Set up: the QR code is SVG elements (no markup from the server), the key is text.
+    fay.click(&testid("account")).await.unwrap();
+    fay.wait_until(&enabled("mfa-setup")).await.unwrap();
+    fay.click(&testid("mfa-setup")).await.unwrap();
+    fay.wait_until(&present("totp-secret")).await.unwrap();
+    let modules = fay.eval(&format!("q({} + ' path')?.getAttribute('d').length ?? 0", json!(testid("totp-qr")))).await;
+    assert!(modules.unwrap().as_u64().unwrap() > 100, "the QR code is drawn");
+    let secret = totp_secret(&fay.text(&testid("totp-secret")).await.unwrap().unwrap());
+    let confirmed_step = step_now();
+    fay.type_into(&testid("mfa-confirm-code"), &code(&secret, confirmed_step)).await.unwrap();
+    fay.click(&testid("mfa-confirm")).await.unwrap();
+
+    // The recovery codes, shown once: ten of them, in the documented shape.
+    let codes = format!("qa({})", json!(testid("recovery-code")));
+    fay.wait_until(&format!("{codes}.length === 10")).await.unwrap();
+    let shown: Vec<String> =
+        serde_json::from_value(fay.eval(&format!("{codes}.map((c) => c.textContent)")).await.unwrap()).unwrap();
+    assert!(shown.iter().all(|c| c.len() == 19 && c.matches('-').count() == 3), "{shown:?}");
+    let download = fay.eval(&format!("q({})?.getAttribute('href') ?? ''", json!(testid("recovery-download")))).await;
+    assert!(download.unwrap().as_str().unwrap().starts_with("blob:"), "a download link");
+    // Downloading them is a click on a blob: link, which the host page's CSP lets through.
+    fay.click(&testid("recovery-download")).await.unwrap();
+    fay.click(&testid("recovery-done")).await.unwrap();
+    fay.wait_until(&format!("q({})?.textContent.startsWith('On')", json!(testid("mfa-status")))).await.unwrap();
+
+    // Sign out, and in again with the password: the code step appears instead of the chat.
+    fay.click(&testid("account-back")).await.unwrap();
+    fay.click(&testid("sign-out")).await.unwrap();
+    fay.wait_until(&present("auth-form")).await.unwrap();
+    fay.type_into(&testid("email"), "fay@example.org").await.unwrap();
+    fay.type_into(&testid("password"), PASSWORD).await.unwrap();
+    fay.click(&testid("auth-submit")).await.unwrap();
+    fay.wait_until(&present("mfa-code")).await.unwrap();
+    let input = fay.eval(&format!("[q({0}).autocomplete, q({0}).inputMode]", json!(testid("mfa-code")))).await.unwrap();
+    assert_eq!(input, json!(["one-time-code", "numeric"]));
+    fay.wait_until(&format!("root.activeElement === q({})", json!(testid("mfa-code")))).await.unwrap();
+
+    // The code that confirmed the set-up is spent: replaying it is refused, and said so.
+    fay.type_into(&testid("mfa-code"), &code(&secret, confirmed_step)).await.unwrap();
+    fay.click(&testid("mfa-submit")).await.unwrap();
+    fay.wait_until(&present("auth-error")).await.unwrap();
+    let refused = fay.text(&testid("auth-error")).await.unwrap().unwrap();
+    assert!(refused.contains("not right"), "{refused}");
+    assert!(fay.eval(&present("chat")).await.unwrap() == json!(false));
+
+    // The next step's code is inside the drift window and unused: it signs in, once the
+    // server's back-off after a failed code (1 s) has passed.
+    let until = fay.eval("Date.now()").await.unwrap().as_f64().unwrap() + 1100.0;
+    fay.wait_until(&format!("Date.now() > {until}")).await.unwrap();
+    fay.wait_until(&enabled("mfa-submit")).await.unwrap();
+    fay.clear(&testid("mfa-code")).await.unwrap();
+    fay.type_into(&testid("mfa-code"), &code(&secret, confirmed_step + 1)).await.unwrap();
+    fay.click(&testid("mfa-submit")).await.unwrap();
+    fay.wait_until(&connected()).await.unwrap();
+
+    // A recovery code stands in for the app, through the same field.
+    fay.click(&testid("sign-out")).await.unwrap();
+    fay.wait_until(&present("auth-form")).await.unwrap();
+    fay.type_into(&testid("email"), "fay@example.org").await.unwrap();
+    fay.type_into(&testid("password"), PASSWORD).await.unwrap();
+    fay.click(&testid("auth-submit")).await.unwrap();
+    fay.wait_until(&present("mfa-code")).await.unwrap();
+    fay.click(&testid("mfa-use-recovery")).await.unwrap();
+    fay.wait_until(&format!("q({})?.inputMode === 'text'", json!(testid("mfa-code")))).await.unwrap();
+    fay.type_into(&testid("mfa-code"), &shown[0]).await.unwrap();
+    fay.click(&testid("mfa-submit")).await.unwrap();
+    fay.wait_until(&connected()).await.unwrap();
+
+    // New recovery codes and turning it off both ask for the password.
+    let message = format!("q({})", json!(testid("mfa-message")));
+    fay.click(&testid("account")).await.unwrap();
+    fay.wait_until(&format!("q({})?.textContent.includes('left: 9')", json!(testid("mfa-status")))).await.unwrap();
+    fay.click(&testid("mfa-new-codes")).await.unwrap();
+    fay.type_into(&testid("mfa-password"), "not my password at all").await.unwrap();
+    fay.click(&testid("mfa-password-submit")).await.unwrap();
+    fay.wait_until(&format!("{message}?.classList.contains('form-error')")).await.unwrap();
+    let until = fay.eval("Date.now()").await.unwrap().as_f64().unwrap() + 1100.0;
+    fay.wait_until(&format!("Date.now() > {until}")).await.unwrap();
+    fay.clear(&testid("mfa-password")).await.unwrap();
+    fay.type_into(&testid("mfa-password"), PASSWORD).await.unwrap();
+    fay.click(&testid("mfa-password-submit")).await.unwrap();
+    fay.wait_until(&format!("{codes}.length === 10 && !{codes}.some((c) => c.textContent === {})", json!(shown[1])))
+        .await
+        .unwrap();
+    fay.click(&testid("recovery-done")).await.unwrap();
+    fay.click(&testid("mfa-disable")).await.unwrap();
+    fay.type_into(&testid("mfa-password"), PASSWORD).await.unwrap();
+    fay.click(&testid("mfa-password-submit")).await.unwrap();
+    fay.wait_until(&format!("q({})?.textContent.startsWith('Off')", json!(testid("mfa-status")))).await.unwrap();
+    fay.wait_until(&enabled("mfa-setup")).await.unwrap();
+
+    assert_no_csp_violations(&fay).await;
+    fay.close().await.unwrap();
+}
