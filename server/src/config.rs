@@ -122,8 +122,9 @@ impl Default for Config {
             access_token_ttl_secs: 600,
             kek_file: None,
             blind_index_key_file: None,
-            // One core stays free for message delivery: on 2 cores a sign-in flood raised the
-            // delivery p99 from 4 ms to 26 ms with 2 hashes at once, to 11 ms with 1 (palisade-load).
+            // One core stays free for message delivery. On 2 cores under a sign-in flood
+            // (palisade-load, 3 runs each): 2 hashes at once gave 150 sign-ins/s and a delivery
+            // p99 of 12-16 ms; 1 gave 110/s and 10-11 ms (quiet: 2-3 ms).
             password_hash_concurrency: std::thread::available_parallelism()
                 .map_or(1, |n| n.get().saturating_sub(1).max(1)),
             auth_requests_per_minute: std::num::NonZeroU32::MIN.saturating_add(29),
