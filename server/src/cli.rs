@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use palisade_protocol::SitePublicId;
+use palisade_protocol::roles::Role;
 use palisade_store::{Store, StoreError, sites};
 
 use crate::config::Config;
@@ -46,6 +47,11 @@ enum Command {
 
 #[derive(Debug, Clone, Copy, Subcommand)]
 enum UserAction {
+    /// Give the account a role on its site (owner, admin, moderator, member).
+    Role {
+        #[arg(long)]
+        role: Role,
+    },
     /// End every session of the account (it can sign in again).
     EndSessions,
     /// Refuse sign-in and end every session at once.
@@ -92,6 +98,14 @@ enum SiteCommand {
     },
     /// List sites and their allowed origins.
     List,
+    /// Choose which roles must use a second factor (default: owner, admin, moderator). Such a
+    /// person who signs in without one must set it up before doing anything else.
+    MfaPolicy {
+        public_id: SitePublicId,
+        /// Comma-separated roles; give the flag no value to require it of nobody.
+        #[arg(long, num_args = 0.., value_delimiter = ',')]
+        roles: Vec<Role>,
+    },
 }
 
 fn init_logging() {
@@ -183,6 +197,16 @@ fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
             writeln!(out, "{verb} site {} ({}) allowing {}", site.public_id, site.name, site.allowed_origins.join(" "))
                 .map_err(|e| e.to_string())
         }
+        SiteCommand::MfaPolicy { public_id, roles } => {
+            store.with_connection(|c| sites::set_mfa_required_roles(c, &public_id, &roles)).map_err(|e| match e {
+                StoreError::NotFound => format!("there is no site {public_id}"),
+                other => other.to_string(),
+            })?;
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let who = if names.is_empty() { "nobody".to_owned() } else { names.join(", ") };
+            writeln!(out, "site {public_id}: a second factor is required of {who} (from their next sign-in)")
+                .map_err(|e| e.to_string())
+        }
         SiteCommand::List => {
             for site in store.with_connection(sites::list).map_err(|e| e.to_string())? {
                 writeln!(out, "{}\t{}\t{}", site.public_id, site.name, site.allowed_origins.join(" "))
@@ -204,6 +228,14 @@ fn user(config: &Config, action: UserAction, site: Option<SitePublicId>, email: 
     let now = palisade_store::now_millis();
     let no_account = || format!("site {} has no account with that email", site.public_id);
     let (user, event, details, line) = match action {
+        UserAction::Role { role } => {
+            let user = store
+                .with_connection(|c| palisade_store::users::set_role(c, &site.id, &index, role))
+                .map_err(|e| e.to_string())?
+                .ok_or_else(no_account)?;
+            let details = serde_json::json!({"change": "role", "role": role.as_str(), "by": "cli"});
+            (user, "user_updated", details, format!("role set to {role}"))
+        }
         UserAction::EndSessions => {
             let credentials = store
                 .with_connection(|c| palisade_store::users::find_credentials(c, &site.id, &index))

@@ -12,9 +12,16 @@ use palisade_protocol::limits::REST_BODY_MAX_BYTES;
 use crate::app::AppState;
 use crate::error::ApiError;
 
-/// Who is calling, proven by a valid `Authorization: Bearer` access token.
+/// Who is calling, proven by a valid `Authorization: Bearer` access token of a live session
+/// that owes nothing: a session whose role requires a second factor not yet set up is refused
+/// with `mfa_enrolment_required`.
 #[derive(Debug, Clone)]
 pub struct Caller(pub AccessClaims);
+
+/// Like [`Caller`], but also admits a session that still has to set up its second factor: for
+/// the few routes it needs to do so (and to see and end its sessions).
+#[derive(Debug, Clone)]
+pub struct EnrollingCaller(pub Caller);
 
 impl FromRequest for Caller {
     type Error = ApiError;
@@ -22,14 +29,33 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { caller(&req).await })
+        Box::pin(async move {
+            let (caller, mfa_pending) = caller(&req).await?;
+            if mfa_pending {
+                return Err(ApiError::new(
+                    ErrorCode::MfaEnrolmentRequired,
+                    "your role on this site requires two-factor authentication; set it up first",
+                ));
+            }
+            Ok(caller)
+        })
+    }
+}
+
+impl FromRequest for EnrollingCaller {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Ok(Self(caller(&req).await?.0)) })
     }
 }
 
 /// A valid token is not enough: its session must still be live, so that logout, a password
 /// change or ending a session from another device takes effect at once, not when the token
 /// expires. That is one primary-key lookup per request.
-async fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
+async fn caller(req: &HttpRequest) -> Result<(Caller, bool), ApiError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("state missing"))?;
     let token = req
         .headers()
@@ -41,8 +67,8 @@ async fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
         tracing::info!(event = "authn_token_invalid", "request with an invalid or expired access token");
         ApiError::unauthenticated()
     })?;
-    if crate::sessions::is_live(state, &claims).await? {
-        Ok(Caller(claims))
+    if let Some(session) = crate::sessions::live(state, &claims).await? {
+        Ok((Caller(claims), session.mfa_pending))
     } else {
         tracing::info!(event = "session_use_after_expire", user = %claims.sub, "access token of an ended session");
         Err(ApiError::unauthenticated())

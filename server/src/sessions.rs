@@ -11,7 +11,9 @@ use actix_web::http::header::{HeaderName, HeaderValue, SET_COOKIE};
 use palisade_auth::{AccessClaims, opaque_token};
 use palisade_protocol::auth::{TokenResponse, TokenType, refresh_cookie_name};
 use palisade_protocol::{SessionId, SitePublicId, UserId};
+use palisade_store::mfa;
 use palisade_store::sessions::{self, Lifetimes, NewSession, Session};
+use palisade_store::sites::Site;
 
 use crate::app::AppState;
 use crate::audit::Client;
@@ -64,14 +66,24 @@ fn access_token(
     user: UserId,
     site: &SitePublicId,
     sid: SessionId,
+    mfa_enrolment_required: bool,
 ) -> Result<TokenResponse, ApiError> {
     let access_token = state.tokens.issue(user, site.clone(), sid).map_err(ApiError::internal)?;
-    Ok(TokenResponse { access_token, token_type: TokenType::Bearer, expires_in: state.tokens.ttl().as_secs() })
+    Ok(TokenResponse {
+        access_token,
+        token_type: TokenType::Bearer,
+        expires_in: state.tokens.ttl().as_secs(),
+        mfa_enrolment_required,
+    })
 }
 
 /// Starts a session for `user` (sign-in or registration): new refresh token, new access token.
-pub async fn start(state: &AppState, user: UserId, site: &SitePublicId, client: &Client) -> Result<Issued, ApiError> {
+/// When the site requires a second factor of the person's role and none is on, the session
+/// may only set one up.
+pub async fn start(state: &AppState, user: UserId, site: &Site, client: &Client) -> Result<Issued, ApiError> {
     let id = SessionId(uuid::Uuid::new_v4());
+    let site_id = site.id;
+    let mfa_pending = state.store.interact(move |conn| mfa::enrolment_due(conn, &user, &site_id)).await?;
     let token = opaque_token::generate();
     let now = palisade_store::now_millis();
     let device = describe_device(client.user_agent.as_deref());
@@ -88,13 +100,14 @@ pub async fn start(state: &AppState, user: UserId, site: &SitePublicId, client: 
                 device: &device,
                 ip: ip.as_deref(),
                 token_hash: &hash,
+                mfa_pending,
             };
             sessions::create(conn, &new)
         })
         .await?;
     Ok(Issued {
-        response: access_token(state, user, site, id)?,
-        cookie: cookie_header(site, &token.token, millis(ABSOLUTE) / 1000)?,
+        response: access_token(state, user, &site.public_id, id, mfa_pending)?,
+        cookie: cookie_header(&site.public_id, &token.token, millis(ABSOLUTE) / 1000)?,
     })
 }
 
@@ -102,16 +115,16 @@ pub async fn start(state: &AppState, user: UserId, site: &SitePublicId, client: 
 pub fn renewed(state: &AppState, session: &Session, site: &SitePublicId, token: &str) -> Result<Issued, ApiError> {
     let left = (session.expires_at - palisade_store::now_millis()) / 1000;
     Ok(Issued {
-        response: access_token(state, session.user, site, session.id)?,
+        response: access_token(state, session.user, site, session.id, session.mfa_pending)?,
         cookie: cookie_header(site, token, left.max(0))?,
     })
 }
 
-/// Whether the session an access token names is still live and belongs to its subject.
-pub async fn is_live(state: &AppState, claims: &AccessClaims) -> Result<bool, ApiError> {
+/// The session an access token names, if it is still live and belongs to its subject.
+pub async fn live(state: &AppState, claims: &AccessClaims) -> Result<Option<Session>, ApiError> {
     let (sid, user, now) = (claims.sid, claims.sub, palisade_store::now_millis());
     let session = state.store.interact(move |conn| sessions::find_live(conn, &sid, now)).await?;
-    Ok(session.is_some_and(|s| s.user == user))
+    Ok(session.filter(|s| s.user == user))
 }
 
 /// "Firefox on Linux": enough for a person to recognise a device in their session list, and

@@ -173,3 +173,58 @@ async fn turning_it_off_or_replacing_codes_needs_the_password() {
     assert_eq!(off.status(), 204);
     assert_eq!(login(&app).await.status(), 200, "the password alone signs in again");
 }
+
+#[tokio::test]
+async fn staff_without_a_second_factor_must_set_one_up_before_anything_else() {
+    let app = TestApp::spawn().await;
+    app.token(EMAIL, "Ada").await;
+    let (ok, out) = app.cli(&["user", "role", "--role", "admin", "--site", SITE, "--email", EMAIL]);
+    assert!(ok, "{out}");
+
+    let signed_in: TokenResponse = login(&app).await.json().await.unwrap();
+    assert!(signed_in.mfa_enrolment_required, "admins must use a second factor by default");
+    let token = signed_in.access_token;
+    let refused = app.get_authed("/api/v1/rooms", &token).await;
+    assert_eq!(error_of(refused).await, (403, "mfa_enrolment_required".into()));
+    let mut socket = app.ws_raw(SITE, Some(support::ORIGIN)).await.unwrap();
+    socket.send(&palisade_protocol::ws::ClientFrame::Auth { access_token: token.clone() }).await;
+    match socket.recv().await {
+        palisade_protocol::ws::ServerFrame::Error { error, .. } => {
+            assert_eq!(error, palisade_protocol::ErrorCode::MfaEnrolmentRequired);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(app.get_authed("/api/v1/auth/sessions", &token).await.status(), 200, "sessions stay visible");
+
+    let enrollment: TotpEnrollment =
+        post_bearer(&app, "/api/v1/auth/mfa/totp", &token, &json!({})).await.json().await.unwrap();
+    let secret = support::totp_secret(&enrollment.secret);
+    let confirmed = post_bearer(
+        &app,
+        "/api/v1/auth/mfa/totp/confirm",
+        &token,
+        &json!({"code": code(&secret, support::totp_step_now())}),
+    )
+    .await;
+    assert_eq!(confirmed.status(), 200);
+    assert_eq!(app.get_authed("/api/v1/rooms", &token).await.status(), 200, "the same session is free now");
+    let off = post_bearer(&app, "/api/v1/auth/mfa/totp/disable", &token, &json!({"password": PASSWORD})).await;
+    assert_eq!(error_of(off).await, (403, "forbidden".into()), "an admin cannot turn it off");
+}
+
+#[tokio::test]
+async fn members_are_free_and_the_site_chooses_the_roles() {
+    let app = TestApp::spawn().await;
+    let member = app.token(EMAIL, "Ada").await;
+    assert_eq!(app.get_authed("/api/v1/rooms", &member).await.status(), 200);
+
+    let (ok, out) = app.cli(&["site", "mfa-policy", SITE, "--roles", "member"]);
+    assert!(ok && out.contains("required of member"), "{out}");
+    assert!(login(&app).await.json::<TokenResponse>().await.unwrap().mfa_enrolment_required);
+    let (ok, out) = app.cli(&["site", "mfa-policy", SITE, "--roles"]);
+    assert!(ok && out.contains("nobody"), "{out}");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(!login(&app).await.json::<TokenResponse>().await.unwrap().mfa_enrolment_required);
+    let (ok, out) = app.cli(&["site", "mfa-policy", SITE, "--roles", "wizard"]);
+    assert!(!ok && out.contains("wizard"), "{out}");
+}

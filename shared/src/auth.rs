@@ -155,6 +155,10 @@ pub struct TokenResponse {
     pub token_type: TokenType,
     /// Seconds until `access_token` expires.
     pub expires_in: u64,
+    /// The person's role requires a second factor they have not set up: until they do, the
+    /// session may only set one up (every other call answers `mfa_enrolment_required`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_enrolment_required: bool,
 }
 
 impl std::fmt::Debug for TokenResponse {

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     InvalidMfaCode,
     /// The request conflicts with the current state (e.g. an authenticator is already on).
     Conflict,
+    /// The person's role on this site requires a second factor: set one up first.
+    MfaEnrolmentRequired,
     /// The request's `Origin` is not allowed for this site.
     OriginNotAllowed,
     /// Authenticated, but not allowed to do this.
@@ -60,6 +62,7 @@ impl ErrorCode {
             Self::WeakPassword => "weak_password",
             Self::InvalidMfaCode => "invalid_mfa_code",
             Self::Conflict => "conflict",
+            Self::MfaEnrolmentRequired => "mfa_enrolment_required",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
@@ -72,7 +75,7 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::MalformedRequest,
         Self::UnsupportedMediaType,
         Self::ValidationFailed,
@@ -83,6 +86,7 @@ impl ErrorCode {
         Self::WeakPassword,
         Self::InvalidMfaCode,
         Self::Conflict,
+        Self::MfaEnrolmentRequired,
         Self::OriginNotAllowed,
         Self::Forbidden,
         Self::NotFound,

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod limits;
 pub mod messages;
 pub mod mfa;
+pub mod roles;
 pub mod rooms;
 pub mod time;
 pub mod ws;

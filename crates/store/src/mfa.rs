@@ -228,3 +228,9 @@ pub fn replace_secrets(conn: &mut DbConnection, batch: &[(UserId, u32, Sealed)])
         Ok(replaced)
     })
 }
+
+/// Whether the site's policy requires a second factor of `user`'s role and none is on yet.
+pub fn enrolment_due(conn: &mut DbConnection, user: &UserId, site_id: &uuid::Uuid) -> Result<bool, StoreError> {
+    let role = crate::users::role_of(conn, user)?;
+    Ok(crate::sites::mfa_required_roles(conn, site_id)?.contains(&role) && !is_enabled(conn, user)?)
+}

@@ -7,6 +7,7 @@ diesel::table! {
         public_id -> Text,
         name -> Text,
         created_at -> BigInt,
+        mfa_required_roles -> Text,
     }
 }
 
@@ -28,6 +29,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> BigInt,
         disabled_at -> Nullable<BigInt>,
+        role -> Text,
     }
 }
 
@@ -76,6 +78,7 @@ diesel::table! {
         ip -> Nullable<Text>,
         revoked_at -> Nullable<BigInt>,
         revoked_reason -> Nullable<Text>,
+        mfa_pending -> Bool,
     }
 }
 

@@ -18,6 +18,8 @@ pub struct Session {
     pub expires_at: i64,
     pub device: String,
     pub ip: Option<String>,
+    /// The session may only set up a second factor (see `mfa::enrolment_due`).
+    pub mfa_pending: bool,
 }
 
 /// A session to create, with the hash of its first refresh token.
@@ -30,6 +32,7 @@ pub struct NewSession<'a> {
     pub device: &'a str,
     pub ip: Option<&'a str>,
     pub token_hash: &'a str,
+    pub mfa_pending: bool,
 }
 
 pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> Result<(), StoreError> {
@@ -43,6 +46,7 @@ pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> Result<(), Store
                 sessions::expires_at.eq(new.expires_at),
                 sessions::device.eq(new.device),
                 sessions::ip.eq(new.ip),
+                sessions::mfa_pending.eq(new.mfa_pending),
             ))
             .execute(conn)?;
         insert_token(conn, &new.id, new.token_hash, new.now)
@@ -60,7 +64,7 @@ fn insert_token(conn: &mut DbConnection, session: &SessionId, hash: &str, now: i
     Ok(())
 }
 
-type SessionRow = (String, String, String, i64, i64, i64, String, Option<String>);
+type SessionRow = (String, String, String, i64, i64, i64, String, Option<String>, bool);
 
 fn session_columns() -> (
     sessions::id,
@@ -71,6 +75,7 @@ fn session_columns() -> (
     sessions::expires_at,
     sessions::device,
     sessions::ip,
+    sessions::mfa_pending,
 ) {
     (
         sessions::id,
@@ -81,11 +86,12 @@ fn session_columns() -> (
         sessions::expires_at,
         sessions::device,
         sessions::ip,
+        sessions::mfa_pending,
     )
 }
 
 fn from_row(row: SessionRow) -> Result<Session, StoreError> {
-    let (id, user, site, created_at, last_used_at, expires_at, device, ip) = row;
+    let (id, user, site, created_at, last_used_at, expires_at, device, ip, mfa_pending) = row;
     Ok(Session {
         id: SessionId(ids::parse(&id)?),
         user: UserId(ids::parse(&user)?),
@@ -95,7 +101,16 @@ fn from_row(row: SessionRow) -> Result<Session, StoreError> {
         expires_at,
         device,
         ip,
+        mfa_pending,
     })
+}
+
+/// Lifts the set-up-first restriction from every session of `user` (a second factor is on).
+pub fn clear_mfa_pending(conn: &mut DbConnection, user: &UserId) -> Result<(), StoreError> {
+    diesel::update(sessions::table.filter(sessions::user_id.eq(ids::to_text(&user.0))))
+        .set(sessions::mfa_pending.eq(false))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// What presenting a refresh token led to.

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 use palisade_protocol::SitePublicId;
+use palisade_protocol::roles::Role;
 use uuid::Uuid;
 
 use crate::schema::{site_origins, sites};
@@ -132,4 +133,36 @@ fn sorted(origins: &[String]) -> Vec<String> {
 /// Every origin allowed by any site: what the CORS layer may answer at all.
 pub fn all_allowed_origins(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     Ok(site_origins::table.select(site_origins::origin).distinct().load::<String>(conn)?)
+}
+
+fn roles_to_text(roles: &[Role]) -> String {
+    let mut names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(",")
+}
+
+fn roles_from_text(text: &str) -> Result<Vec<Role>, StoreError> {
+    text.split(',')
+        .filter(|name| !name.is_empty())
+        .map(|name| name.parse().map_err(|e: palisade_protocol::roles::UnknownRole| StoreError::Corrupt(e.to_string())))
+        .collect()
+}
+
+/// Sets which roles must use a second factor on the site.
+pub fn set_mfa_required_roles(
+    conn: &mut DbConnection,
+    public_id: &SitePublicId,
+    roles: &[Role],
+) -> Result<(), StoreError> {
+    let updated = diesel::update(sites::table.filter(sites::public_id.eq(public_id.as_str())))
+        .set(sites::mfa_required_roles.eq(roles_to_text(roles)))
+        .execute(conn)?;
+    if updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// The roles that must use a second factor on the site.
+pub fn mfa_required_roles(conn: &mut DbConnection, site_id: &Uuid) -> Result<Vec<Role>, StoreError> {
+    let text = sites::table.find(ids::to_text(site_id)).select(sites::mfa_required_roles).first::<String>(conn)?;
+    roles_from_text(&text)
 }

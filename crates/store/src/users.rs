@@ -225,3 +225,23 @@ pub fn replace_email(conn: &mut DbConnection, user: &UserId, old_key: u32, new: 
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Gives the account with this email on the site a role. Returns the account, or `None` when
+/// the email has none.
+pub fn set_role(
+    conn: &mut DbConnection,
+    site_id: &Uuid,
+    email_index: &str,
+    role: palisade_protocol::roles::Role,
+) -> Result<Option<UserId>, StoreError> {
+    let Some(credentials) = find_credentials(conn, site_id, email_index)? else { return Ok(None) };
+    diesel::update(users::table.find(ids::to_text(&credentials.user.id.0)))
+        .set(users::role.eq(role.as_str()))
+        .execute(conn)?;
+    Ok(Some(credentials.user.id))
+}
+
+pub fn role_of(conn: &mut DbConnection, user: &UserId) -> Result<palisade_protocol::roles::Role, StoreError> {
+    let text = users::table.find(ids::to_text(&user.0)).select(users::role).first::<String>(conn)?;
+    text.parse().map_err(|e: palisade_protocol::roles::UnknownRole| StoreError::Corrupt(e.to_string()))
+}

@@ -46,6 +46,7 @@ fn start(f: &Fixture, token_hash: &str) -> SessionId {
         device: "Firefox on Linux",
         ip: Some("192.0.2.0"),
         token_hash,
+        mfa_pending: false,
     };
     f.store.with_connection(|c| sessions::create(c, &new)).unwrap();
     id

@@ -95,7 +95,7 @@ pub async fn register(
             .with_actor(user.id)
             .with_client(client.clone()),
     );
-    let issued = crate::sessions::start(&state, user.id, &site.public_id, &client).await?;
+    let issued = crate::sessions::start(&state, user.id, &site, &client).await?;
     Ok(signed_in(actix_web::http::StatusCode::CREATED, issued))
 }
 
@@ -191,7 +191,7 @@ pub(crate) async fn finish_sign_in(
             .with_client(client.clone())
             .with_detail("method", method),
     );
-    let issued = crate::sessions::start(state, user, &site.public_id, client).await?;
+    let issued = crate::sessions::start(state, user, site, client).await?;
     Ok(signed_in(actix_web::http::StatusCode::OK, issued))
 }
 

@@ -16,7 +16,7 @@ use palisade_store::{mfa, sessions, sites, users};
 use crate::app::AppState;
 use crate::audit::{AuditEvent, Client, Outcome};
 use crate::error::ApiError;
-use crate::extract::Caller;
+use crate::extract::{Caller, EnrollingCaller};
 use crate::sign_in_throttle;
 
 const CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
@@ -113,8 +113,8 @@ pub async fn verify(
 /// Whether the caller has an authenticator, and how many recovery codes are left.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, body = MfaStatus), (status = 401, body = ErrorBody)))]
 #[get("/auth/mfa")]
-pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let user = caller.0.sub;
+pub async fn status(state: web::Data<AppState>, caller: EnrollingCaller) -> Result<HttpResponse, ApiError> {
+    let user = caller.0.0.sub;
     let status = state
         .store
         .interact(move |conn| {
@@ -139,7 +139,8 @@ pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
     )
 )]
 #[post("/auth/mfa/totp")]
-pub async fn enroll(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn enroll(state: web::Data<AppState>, caller: EnrollingCaller) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
     let site = super::rooms::caller_site(&state, &caller).await?;
     let user = caller.0.sub;
     let site_id = site.id;
@@ -191,9 +192,10 @@ fn audit(state: &AppState, req: &HttpRequest, site: &sites::Site, user: UserId, 
 pub async fn confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
-    caller: Caller,
+    caller: EnrollingCaller,
     body: web::Json<TotpConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
     state.auth_limiter.check(&req)?;
     let site = super::rooms::caller_site(&state, &caller).await?;
     let user = caller.0.sub;
@@ -213,6 +215,8 @@ pub async fn confirm(
         return Err(ApiError::new(ErrorCode::Conflict, "there is no authenticator waiting for confirmation"));
     }
     let ended = other_sessions_end(&state, &caller, "mfa_change").await?;
+    // A second factor is on now: a session that had to set one up is free again.
+    state.store.interact(move |conn| sessions::clear_mfa_pending(conn, &user)).await?;
     audit(&state, &req, &site, user, "authn_mfa_enabled", ended);
     Ok(HttpResponse::Ok().json(RecoveryCodes { codes: codes.codes }))
 }
@@ -250,7 +254,16 @@ pub async fn disable(
     body: web::Json<ReauthRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let site = reauthenticated(&state, &req, &caller, body.into_inner(), "authn_mfa_disable_fail").await?;
-    let user = caller.0.sub;
+    let (user, site_id) = (caller.0.sub, site.id);
+    let required = state
+        .store
+        .interact(move |conn| {
+            Ok(palisade_store::sites::mfa_required_roles(conn, &site_id)?.contains(&users::role_of(conn, &user)?))
+        })
+        .await?;
+    if required {
+        return Err(ApiError::new(ErrorCode::Forbidden, "your role on this site requires two-factor authentication"));
+    }
     state.store.interact(move |conn| mfa::disable(conn, &user)).await?;
     let ended = other_sessions_end(&state, &caller, "mfa_change").await?;
     audit(&state, &req, &site, user, "authn_mfa_disabled", ended);

@@ -10,7 +10,7 @@ use palisade_store::sessions::{self, Rotation};
 use crate::app::AppState;
 use crate::audit::{AuditEvent, Client, Outcome};
 use crate::error::ApiError;
-use crate::extract::Caller;
+use crate::extract::EnrollingCaller;
 use crate::{csrf, sessions as lifecycle};
 
 /// 401 that also deletes the cookie, so a dead token is not presented again and again.
@@ -121,7 +121,8 @@ pub async fn logout(
     responses((status = 200, body = SessionList), (status = 401, body = ErrorBody))
 )]
 #[get("/auth/sessions")]
-pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: web::Data<AppState>, caller: EnrollingCaller) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
     let (user, now, idle) = (caller.0.sub, palisade_store::now_millis(), lifecycle::lifetimes().idle_ms);
     let live = state.store.interact(move |conn| sessions::list_live(conn, &user, now, idle)).await?;
     let sessions = live
@@ -153,9 +154,10 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
 pub async fn end(
     state: web::Data<AppState>,
     req: HttpRequest,
-    caller: Caller,
+    caller: EnrollingCaller,
     id: web::Path<SessionId>,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
     let (user, sid, now) = (caller.0.sub, id.into_inner(), palisade_store::now_millis());
     let ended = state.store.interact(move |conn| sessions::revoke(conn, &user, &sid, now, "ended_by_user")).await?;
     if !ended {

@@ -157,9 +157,9 @@ pub async fn run(state: Arc<AppState>, site: sites::Site, mut socket: Session, m
                 None => break Some(Closing::ServerError),
             },
             _ = session_check.tick() => {
-                match crate::sessions::is_live(&conn.state, &claims).await {
-                    Ok(true) => {}
-                    Ok(false) => {
+                match crate::sessions::live(&conn.state, &claims).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
                         let frame = ServerFrame::error(ErrorCode::Unauthenticated, "the session has ended");
                         send(&mut conn.socket, &frame).await;
                         break Some(Closing::SessionEnded);
@@ -223,9 +223,14 @@ async fn authenticate(
         Ok(claims) if claims.site == site.public_id => claims,
         _ => return refuse(socket).await,
     };
-    match crate::sessions::is_live(state, &claims).await {
-        Ok(true) => {}
-        Ok(false) => return refuse(socket).await,
+    match crate::sessions::live(state, &claims).await {
+        Ok(Some(session)) if session.mfa_pending => {
+            let frame = ServerFrame::error(ErrorCode::MfaEnrolmentRequired, "set up two-factor authentication first");
+            send(socket, &frame).await;
+            return Err(Closing::AuthFailed);
+        }
+        Ok(Some(_)) => {}
+        Ok(None) => return refuse(socket).await,
         Err(_) => return Err(Closing::ServerError),
     }
     let (site_id, user) = (site.id, claims.sub);
