@@ -16,7 +16,7 @@ use palisade_store::sessions::{self, Lifetimes, NewSession, Session};
 use palisade_store::sites::Site;
 
 use crate::app::AppState;
-use crate::audit::Client;
+use crate::audit::{AuditEvent, Client, Outcome};
 use crate::error::ApiError;
 
 pub const IDLE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -125,6 +125,38 @@ pub async fn live(state: &AppState, claims: &AccessClaims) -> Result<Option<Sess
     let (sid, user, now) = (claims.sid, claims.sub, palisade_store::now_millis());
     let session = state.store.interact(move |conn| sessions::find_live(conn, &sid, now)).await?;
     Ok(session.filter(|s| s.user == user))
+}
+
+/// Ends the session whose refresh cookie (for `site`) the request carries, if any, and audits
+/// it: on logout, and on a new sign-in in the same browser, which replaces it.
+pub async fn end_presented(
+    state: &AppState,
+    req: &HttpRequest,
+    site: &Site,
+    reason: &'static str,
+) -> Result<(), ApiError> {
+    let Some(hash) = presented_token(req, &site.public_id).and_then(|t| opaque_token::hash(&t)) else {
+        return Ok(());
+    };
+    let now = palisade_store::now_millis();
+    let ended = state
+        .store
+        .interact(move |conn| {
+            let Some((sid, user)) = sessions::of_token(conn, &hash)? else { return Ok(None) };
+            Ok(sessions::revoke(conn, &user, &sid, now, reason)?.then_some((sid, user)))
+        })
+        .await?;
+    if let Some((sid, user)) = ended {
+        state.audit.record(
+            AuditEvent::new("session_expired", Outcome::Success)
+                .with_site(site.id)
+                .with_actor(user)
+                .with_client(Client::of(req))
+                .with_detail("session", sid.to_string())
+                .with_detail("reason", reason),
+        );
+    }
+    Ok(())
 }
 
 /// "Firefox on Linux": enough for a person to recognise a device in their session list, and

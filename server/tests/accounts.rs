@@ -362,3 +362,23 @@ async fn an_operator_ends_a_persons_sessions_or_disables_the_account() {
     let (ok, out) = operator(&app, "disable", "nobody@example.org");
     assert!(!ok && out.contains("no account with that email"), "{out}");
 }
+
+#[tokio::test]
+async fn signing_in_again_in_the_same_browser_replaces_the_old_session() {
+    let app = TestApp::spawn().await;
+    let before = register(&app, "ada@example.org").await;
+    let body = json!({"site": SITE, "email": "ada@example.org", "password": PASSWORD});
+    let again = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .header("origin", ORIGIN)
+        .header("cookie", format!("{COOKIE}={}", before.refresh))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let after = signed(again).await;
+    assert_eq!(rooms_status(&app, &before.access).await, 401, "the browser's old session ended");
+    let list: SessionList = app.get_authed("/api/v1/auth/sessions", &after.access).await.json().await.unwrap();
+    assert_eq!(list.sessions.len(), 1);
+}

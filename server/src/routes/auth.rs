@@ -95,6 +95,7 @@ pub async fn register(
             .with_actor(user.id)
             .with_client(client.clone()),
     );
+    crate::sessions::end_presented(&state, &req, &site, "replaced_by_sign_in").await?;
     let issued = crate::sessions::start(&state, user.id, &site, &client).await?;
     Ok(signed_in(actix_web::http::StatusCode::CREATED, issued))
 }
@@ -171,12 +172,14 @@ pub async fn login(
         let challenge = super::mfa::challenge(&state, user.id).await?;
         return Ok(HttpResponse::Accepted().json(challenge));
     }
-    finish_sign_in(&state, &site, user.id, &email_index, &client, "password").await
+    finish_sign_in(&state, &req, &site, user.id, &email_index, &client, "password").await
 }
 
-/// Ends a successful sign-in: resets the back-off, audits, starts the session.
+/// Ends a successful sign-in: resets the back-off, audits, ends the session this browser held
+/// before (if any), starts the new one.
 pub(crate) async fn finish_sign_in(
     state: &AppState,
+    req: &HttpRequest,
     site: &sites::Site,
     user: UserId,
     email_index: &str,
@@ -191,6 +194,7 @@ pub(crate) async fn finish_sign_in(
             .with_client(client.clone())
             .with_detail("method", method),
     );
+    crate::sessions::end_presented(state, req, site, "replaced_by_sign_in").await?;
     let issued = crate::sessions::start(state, user, site, client).await?;
     Ok(signed_in(actix_web::http::StatusCode::OK, issued))
 }

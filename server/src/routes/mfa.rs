@@ -107,7 +107,7 @@ pub async fn verify(
     if !state.store.interact(move |conn| mfa::consume_challenge(conn, &ticket)).await? {
         return Err(ended());
     }
-    super::auth::finish_sign_in(&state, &site, user, &credentials.email_index, &client, method).await
+    super::auth::finish_sign_in(&state, &req, &site, user, &credentials.email_index, &client, method).await
 }
 
 /// Whether the caller has an authenticator, and how many recovery codes are left.

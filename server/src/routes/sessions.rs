@@ -91,26 +91,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let site = super::site_by_public_id(&state, &body.site).await?;
     csrf::require(&state, &req, &site)?;
-    if let Some(hash) = lifecycle::presented_token(&req, &site.public_id).and_then(|t| opaque_token::hash(&t)) {
-        let now = palisade_store::now_millis();
-        let ended = state
-            .store
-            .interact(move |conn| {
-                let Some((sid, user)) = sessions::of_token(conn, &hash)? else { return Ok(None) };
-                Ok(sessions::revoke(conn, &user, &sid, now, "logout")?.then_some((sid, user)))
-            })
-            .await?;
-        if let Some((sid, user)) = ended {
-            state.audit.record(
-                AuditEvent::new("session_expired", Outcome::Success)
-                    .with_site(site.id)
-                    .with_actor(user)
-                    .with_client(Client::of(&req))
-                    .with_detail("session", sid.to_string())
-                    .with_detail("reason", "logout"),
-            );
-        }
-    }
+    lifecycle::end_presented(&state, &req, &site, "logout").await?;
     Ok(HttpResponse::NoContent().insert_header(lifecycle::clear_cookie(&site.public_id)?).finish())
 }
 
