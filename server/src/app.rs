@@ -129,6 +129,12 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         Duration::from_secs(config.access_token_ttl_secs),
     )
     .map_err(|e| StartError::Setup(e.to_string()))?;
+    let tokens = match &config.access_token_previous_key_file {
+        Some(path) => tokens
+            .with_previous_key(SigningKey::load(path)?.expose_bytes())
+            .map_err(|e| StartError::Setup(e.to_string()))?,
+        None => tokens,
+    };
     let passwords = PasswordHasher::new(config.password_hash_concurrency, PASSWORD_QUEUE_WAIT)
         .map_err(|e| StartError::Setup(e.to_string()))?;
     let origins = OriginSet::default();

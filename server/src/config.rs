@@ -84,6 +84,9 @@ pub struct Config {
     /// The access-token signing key (64 hex characters); default: generated into the data dir.
     pub access_token_key_file: Option<PathBuf>,
     pub access_token_ttl_secs: u64,
+    /// During a signing-key rotation: the key signing has moved away from, whose tokens are
+    /// still accepted until they expire (at most `access_token_ttl_secs`). Never signs.
+    pub access_token_previous_key_file: Option<PathBuf>,
     /// The key-encryption key (64 hex characters, mode 0600 or 0400). Default: created in
     /// `<data_dir>/keys/kek.key` on first run. A configured file is never created.
     pub kek_file: Option<PathBuf>,
@@ -120,6 +123,7 @@ impl Default for Config {
             database_max_connections: 16,
             access_token_key_file: None,
             access_token_ttl_secs: 600,
+            access_token_previous_key_file: None,
             kek_file: None,
             blind_index_key_file: None,
             // One core stays free for message delivery. On 2 cores under a sign-in flood

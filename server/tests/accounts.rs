@@ -382,3 +382,29 @@ async fn signing_in_again_in_the_same_browser_replaces_the_old_session() {
     let list: SessionList = app.get_authed("/api/v1/auth/sessions", &after.access).await.json().await.unwrap();
     assert_eq!(list.sessions.len(), 1);
 }
+
+#[tokio::test]
+async fn a_signing_key_rotation_keeps_people_signed_in() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn().await;
+    let ada = register(&app, "ada@example.org").await;
+    let new_key = app.config.data_dir.join("keys").join("access-token-2.key");
+    std::fs::write(&new_key, "5a".repeat(32)).unwrap();
+    std::fs::set_permissions(&new_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let restart = |previous: bool| {
+        let mut config = app.config.clone();
+        config.access_token_key_file = Some(new_key.clone());
+        config.access_token_previous_key_file =
+            previous.then(|| app.config.data_dir.join("keys").join("access-token.key"));
+        let running = palisade_server::start(&config).unwrap();
+        let base = format!("http://{}", running.addr);
+        tokio::spawn(running.run());
+        base
+    };
+    let status = |base: String, token: String| {
+        let http = app.http.clone();
+        async move { http.get(format!("{base}/api/v1/rooms")).bearer_auth(token).send().await.unwrap().status() }
+    };
+    assert_eq!(status(restart(true), ada.access.clone()).await, 200, "old tokens last through a planned rotation");
+    assert_eq!(status(restart(false), ada.access.clone()).await, 401, "without the previous key they die at once");
+}

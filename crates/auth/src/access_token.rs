@@ -51,6 +51,9 @@ pub struct AccessTokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
     key_id: String,
+    /// The key signing was rotated away from: its tokens stay valid until they expire, so a key
+    /// change does not sign everyone out. Never used to sign.
+    previous: Option<(String, DecodingKey)>,
     issuer: String,
     ttl: Duration,
 }
@@ -59,10 +62,16 @@ impl std::fmt::Debug for AccessTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessTokens")
             .field("key_id", &self.key_id)
+            .field("previous_key_id", &self.previous.as_ref().map(|(id, _)| id))
             .field("issuer", &self.issuer)
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
+}
+
+/// A fingerprint of the key, so it reveals nothing usable about it.
+fn key_id(key: &[u8]) -> String {
+    hex::encode(&Sha256::digest(key)[..8])
 }
 
 fn now_secs() -> u64 {
@@ -74,15 +83,23 @@ impl AccessTokens {
         if key.len() < MIN_KEY_BYTES {
             return Err(AccessTokenError::KeyTooShort);
         }
-        // The fingerprint is a hash of the key, so it reveals nothing usable about it.
-        let key_id = hex::encode(&Sha256::digest(key)[..8]);
         Ok(Self {
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
-            key_id,
+            key_id: key_id(key),
+            previous: None,
             issuer: issuer.into(),
             ttl,
         })
+    }
+
+    /// Also accepts tokens signed with `key` (told apart by `kid`), during a key rotation.
+    pub fn with_previous_key(mut self, key: &[u8]) -> Result<Self, AccessTokenError> {
+        if key.len() < MIN_KEY_BYTES {
+            return Err(AccessTokenError::KeyTooShort);
+        }
+        self.previous = Some((key_id(key), DecodingKey::from_secret(key)));
+        Ok(self)
     }
 
     pub fn ttl(&self) -> Duration {
@@ -111,18 +128,20 @@ impl AccessTokens {
     /// The claims of a token this server issued and that has not expired.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, AccessTokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AccessTokenError::Invalid)?;
-        if header.alg != Algorithm::HS256
-            || header.typ.as_deref() != Some(TOKEN_TYPE)
-            || header.kid.as_deref() != Some(self.key_id.as_str())
-        {
+        if header.alg != Algorithm::HS256 || header.typ.as_deref() != Some(TOKEN_TYPE) {
             return Err(AccessTokenError::Invalid);
         }
+        let decoding = match (header.kid.as_deref(), &self.previous) {
+            (Some(kid), _) if kid == self.key_id => &self.decoding,
+            (Some(kid), Some((previous, decoding))) if kid == previous => decoding,
+            _ => return Err(AccessTokenError::Invalid),
+        };
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &validation)
+        jsonwebtoken::decode::<AccessClaims>(token, decoding, &validation)
             .map(|data| data.claims)
             .map_err(|_| AccessTokenError::Invalid)
     }
@@ -175,6 +194,19 @@ mod tests {
         assert_eq!(claims.sid, sid());
         assert_eq!(claims.aud, AUDIENCE);
         assert_eq!(claims.exp - claims.iat, 600);
+    }
+
+    #[test]
+    fn after_a_key_rotation_tokens_of_the_previous_key_last_until_they_expire() {
+        let old = tokens();
+        let token = old.issue(user(), site(), sid()).unwrap();
+        let rotated = AccessTokens::new(&[8; 32], "https://chat.example", Duration::from_secs(600)).unwrap();
+        assert!(rotated.verify(&token).is_err(), "without the previous key, old tokens die at once");
+        let rotated = rotated.with_previous_key(&KEY).unwrap();
+        assert_eq!(rotated.verify(&token).unwrap().sub, user());
+        let fresh = rotated.issue(user(), site(), sid()).unwrap();
+        assert!(old.verify(&fresh).is_err(), "new tokens are signed with the new key only");
+        assert!(rotated.verify(&fresh).is_ok());
     }
 
     #[test]
