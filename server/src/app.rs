@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::origins::OriginSet;
-use crate::rate_limit::IpLimiter;
+use crate::rate_limit::{IpLimiter, KeyedLimiter};
 use crate::sealing::{KeySetupError, Sealer};
 use crate::{extract, metrics, openapi, private_files, routes, sealing, security_headers, tls, ws};
 
@@ -36,6 +36,8 @@ pub struct AppState {
     pub audit: Audit,
     pub metrics: Arc<Metrics>,
     pub auth_limiter: IpLimiter,
+    pub connect_limiter: IpLimiter,
+    pub send_limiter: KeyedLimiter<palisade_protocol::UserId>,
     pub mailer: Mailer,
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -142,7 +144,11 @@ fn state(config: &Config) -> Result<AppState, StartError> {
     let metrics = Arc::new(Metrics::default());
     let audit = Audit::spawn(store.clone(), Arc::clone(&metrics));
     let sealer = Arc::new(Sealer::load(config, &store, audit.clone())?);
-    let auth_limiter = IpLimiter::new(config.auth_requests_per_minute, config.auth_burst);
+    let auth_limiter = IpLimiter::new("auth", config.auth_requests_per_minute, config.auth_burst, Arc::clone(&metrics));
+    let connect_limiter =
+        IpLimiter::new("ws_connect", config.ws_connects_per_minute, config.ws_connect_burst, Arc::clone(&metrics));
+    let send_limiter =
+        KeyedLimiter::new("message", config.messages_per_minute, config.message_burst, Arc::clone(&metrics));
     let mailer = Mailer::new(config)?;
     Ok(AppState {
         store,
@@ -154,6 +160,8 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         audit,
         metrics,
         auth_limiter,
+        connect_limiter,
+        send_limiter,
         mailer,
         trusted_proxies: config.trusted_proxies.clone(),
     })
@@ -187,7 +195,9 @@ fn spawn_housekeeping(state: Arc<AppState>) {
         let mut every = tokio::time::interval(HOUSEKEEPING);
         loop {
             every.tick().await;
-            state.auth_limiter.forget_idle();
+            state.auth_limiter.0.forget_idle();
+            state.connect_limiter.0.forget_idle();
+            state.send_limiter.forget_idle();
             let now = palisade_store::now_millis();
             let keep = i64::try_from(KEEP_ENDED_SESSIONS.as_millis()).unwrap_or(i64::MAX);
             let window = i64::try_from(palisade_auth::throttle::WINDOW.as_millis()).unwrap_or(i64::MAX);

@@ -99,6 +99,13 @@ pub struct Config {
     pub auth_requests_per_minute: std::num::NonZeroU32,
     /// …and at once.
     pub auth_burst: std::num::NonZeroU32,
+    /// WebSocket handshakes per client address and minute, and at once.
+    pub ws_connects_per_minute: std::num::NonZeroU32,
+    pub ws_connect_burst: std::num::NonZeroU32,
+    /// Messages one account may send per minute, and at once (over: an `error` frame naming
+    /// the message, which the client retries later).
+    pub messages_per_minute: std::num::NonZeroU32,
+    pub message_burst: std::num::NonZeroU32,
     /// Where password-reset mail goes out: `smtp://host:25`, `smtp://host:587?tls=required`
     /// or `smtps://user:password@host:465`. Unset: password reset by email is off (503).
     pub smtp_url: Option<Secret>,
@@ -133,6 +140,10 @@ impl Default for Config {
                 .map_or(1, |n| n.get().saturating_sub(1).max(1)),
             auth_requests_per_minute: std::num::NonZeroU32::MIN.saturating_add(29),
             auth_burst: std::num::NonZeroU32::MIN.saturating_add(9),
+            ws_connects_per_minute: std::num::NonZeroU32::MIN.saturating_add(59),
+            ws_connect_burst: std::num::NonZeroU32::MIN.saturating_add(19),
+            messages_per_minute: std::num::NonZeroU32::MIN.saturating_add(119),
+            message_burst: std::num::NonZeroU32::MIN.saturating_add(29),
             smtp_url: None,
             smtp_url_file: None,
             mail_from: "Palisade <no-reply@localhost>".into(),

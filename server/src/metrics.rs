@@ -39,6 +39,11 @@ struct AuditLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClassLabels {
+    class: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KeyLabels {
     key: u32,
 }
@@ -53,6 +58,7 @@ pub struct Metrics {
     messages_sent: Counter,
     audit_events: Family<AuditLabels, Counter>,
     audit_dropped: Counter,
+    rate_limited: Family<ClassLabels, Counter>,
     sealed_values: Family<KeyLabels, Gauge>,
     reencrypt_remaining: Gauge,
     reencrypted: Counter,
@@ -83,6 +89,8 @@ impl Default for Metrics {
             "Audit events lost because the audit writer fell behind",
             audit_dropped.clone(),
         );
+        let rate_limited = Family::<ClassLabels, Counter>::default();
+        registry.register("rate_limited", "Requests refused by a rate limit, by what it guards", rate_limited.clone());
         let sealed_values = Family::<KeyLabels, Gauge>::default();
         registry.register("sealed_values", "Stored values sealed under each data key", sealed_values.clone());
         let reencrypt_remaining = Gauge::default();
@@ -101,6 +109,7 @@ impl Default for Metrics {
             messages_sent,
             audit_events,
             audit_dropped,
+            rate_limited,
             sealed_values,
             reencrypt_remaining,
             reencrypted,
@@ -130,6 +139,10 @@ impl Metrics {
 
     pub fn audit_event(&self, event: &'static str, outcome: &'static str) {
         self.audit_events.get_or_create(&AuditLabels { event, outcome }).inc();
+    }
+
+    pub fn rate_limited(&self, class: &'static str) {
+        self.rate_limited.get_or_create(&ClassLabels { class }).inc();
     }
 
     pub fn audit_dropped(&self) {

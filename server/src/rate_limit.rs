@@ -1,9 +1,12 @@
-//! Per-address request limits (GCRA, via governor) for the routes where guessing pays: sign-in,
-//! registration, refresh and password change. Over the limit a client gets 429 with the exact
-//! Retry-After, and nobody else is slowed.
+//! Request limits (GCRA, via governor): per client address for the routes where guessing pays
+//! (sign-in, registration, MFA, reset, password change) and for opening WebSockets, per account
+//! for sending messages. Over a limit the client is told exactly how long to wait, and nobody
+//! else is slowed.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::HttpRequest;
@@ -11,35 +14,57 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
+/// A GCRA allowance per key.
 #[derive(Debug)]
-pub struct IpLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+pub struct KeyedLimiter<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
     clock: DefaultClock,
+    /// What the limit guards, for the metrics and the log (`auth`, `ws_connect`, `message`).
+    class: &'static str,
+    metrics: Arc<Metrics>,
 }
 
-impl IpLimiter {
-    /// `per_minute` requests a minute on average, up to `burst` at once.
-    pub fn new(per_minute: NonZeroU32, burst: NonZeroU32) -> Self {
+impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
+    /// `per_minute` a minute on average, up to `burst` at once.
+    pub fn new(class: &'static str, per_minute: NonZeroU32, burst: NonZeroU32, metrics: Arc<Metrics>) -> Self {
         let quota = Quota::per_minute(per_minute).allow_burst(burst);
-        Self { limiter: RateLimiter::keyed(quota), clock: DefaultClock::default() }
+        Self { limiter: RateLimiter::keyed(quota), clock: DefaultClock::default(), class, metrics }
     }
 
-    /// Counts a request from the caller's address, or refuses it.
-    pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
-        // Without a peer address (a Unix socket, a test request) there is nothing to key on.
-        let Some(ip) = crate::client_ip::of(req).map(subscriber) else { return Ok(()) };
-        self.limiter.check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            tracing::info!(event = "rate_limited", route_class = "auth", "too many requests from one address");
-            ApiError::rate_limited("too many attempts from your network; wait and try again", ceil_secs(wait))
+    /// Counts one for `key`, or says (in whole seconds, at least 1) how long to wait.
+    pub fn check_key(&self, key: &K) -> Result<(), u64> {
+        self.limiter.check_key(key).map_err(|not_until| {
+            self.metrics.rate_limited(self.class);
+            tracing::info!(event = "rate_limited", route_class = self.class, "over a rate limit");
+            ceil_secs(not_until.wait_time_from(self.clock.now())).max(1)
         })
     }
 
-    /// Forgets addresses whose allowance is full again, so memory follows current traffic.
+    /// Forgets keys whose allowance is full again, so memory follows current traffic.
     pub fn forget_idle(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+    }
+}
+
+/// A limit per client address (IPv6: per /64).
+#[derive(Debug)]
+pub struct IpLimiter(pub KeyedLimiter<IpAddr>);
+
+impl IpLimiter {
+    pub fn new(class: &'static str, per_minute: NonZeroU32, burst: NonZeroU32, metrics: Arc<Metrics>) -> Self {
+        Self(KeyedLimiter::new(class, per_minute, burst, metrics))
+    }
+
+    /// Counts a request from the caller's address, or refuses it with 429.
+    pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        // Without a peer address (a Unix socket, a test request) there is nothing to key on.
+        let Some(ip) = crate::client_ip::of(req).map(subscriber) else { return Ok(()) };
+        self.0
+            .check_key(&ip)
+            .map_err(|wait| ApiError::rate_limited("too many requests from your network; wait and try again", wait))
     }
 }
 
@@ -64,9 +89,14 @@ mod tests {
     use super::*;
     use actix_web::test::TestRequest;
 
+    fn limiter(per_minute: u32, burst: u32) -> IpLimiter {
+        let (per_minute, burst) = (NonZeroU32::new(per_minute).unwrap(), NonZeroU32::new(burst).unwrap());
+        IpLimiter::new("auth", per_minute, burst, Arc::default())
+    }
+
     #[test]
     fn a_burst_is_allowed_then_refused_with_the_wait() {
-        let limiter = IpLimiter::new(NonZeroU32::new(6).unwrap(), NonZeroU32::new(3).unwrap());
+        let limiter = limiter(6, 3);
         let req = TestRequest::default().peer_addr("192.0.2.7:5000".parse().unwrap()).to_http_request();
         for _ in 0..3 {
             limiter.check(&req).unwrap();
@@ -79,7 +109,7 @@ mod tests {
 
     #[test]
     fn ipv6_addresses_of_one_subscriber_share_an_allowance() {
-        let limiter = IpLimiter::new(NonZeroU32::new(6).unwrap(), NonZeroU32::new(2).unwrap());
+        let limiter = limiter(6, 2);
         let from = |ip: &str| TestRequest::default().peer_addr(ip.parse().unwrap()).to_http_request();
         limiter.check(&from("[2001:db8:1:2::1]:5000")).unwrap();
         limiter.check(&from("[2001:db8:1:2:ffff::9]:5000")).unwrap();

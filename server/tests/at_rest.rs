@@ -53,7 +53,10 @@ fn execute(app: &TestApp, sql: &str) {
     if is_postgres(app) {
         diesel::sql_query(sql).execute(&mut diesel::pg::PgConnection::establish(&url).unwrap()).unwrap();
     } else {
-        diesel::sql_query(sql).execute(&mut diesel::sqlite::SqliteConnection::establish(&url).unwrap()).unwrap();
+        let mut conn = diesel::sqlite::SqliteConnection::establish(&url).unwrap();
+        // The running server writes too (the audit trail); wait for it rather than fail.
+        diesel::sql_query("PRAGMA busy_timeout = 5000").execute(&mut conn).unwrap();
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
     }
 }
 

@@ -216,3 +216,65 @@ async fn an_oversized_frame_closes_only_that_connection() {
     again.send(&send_frame(room, client_id(), "after")).await;
     assert!(matches!(again.recv().await, ServerFrame::Ack { seq: 2, .. }));
 }
+
+#[tokio::test]
+async fn a_sender_over_the_message_rate_is_told_to_retry_and_others_are_unaffected() {
+    let app = TestApp::spawn_configured(|config| {
+        config.messages_per_minute = std::num::NonZeroU32::new(60).unwrap();
+        config.message_burst = std::num::NonZeroU32::new(3).unwrap();
+    })
+    .await;
+    let ada = app.token("ada@example.org", "Ada").await;
+    let room = app.default_room(&ada).await;
+    let mut socket = app.ws(&ada).await;
+    let ids: Vec<ClientMessageId> = (0..4).map(|_| client_id()).collect();
+    for (n, id) in ids.iter().enumerate() {
+        socket.send(&send_frame(room, *id, &format!("burst {n}"))).await;
+    }
+    let mut acked = 0;
+    let mut refused = Vec::new();
+    for _ in 0..4 {
+        match socket.recv().await {
+            ServerFrame::Ack { .. } => acked += 1,
+            ServerFrame::Error { error, client_id, .. } => refused.push((error, client_id)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(acked, 3, "the burst allowance");
+    assert_eq!(refused, vec![(ErrorCode::RateLimited, Some(ids[3]))], "the refusal names the message to retry");
+
+    // Another person's allowance is their own.
+    let grace = app.token("grace@example.org", "Grace").await;
+    let mut other = app.ws(&grace).await;
+    other.send(&send_frame(room, client_id(), "hello")).await;
+    assert!(matches!(other.recv().await, ServerFrame::Ack { .. }));
+    // And the retry goes through once a second has refilled one message.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    socket.send(&send_frame(room, ids[3], "burst 3")).await;
+    loop {
+        match socket.recv().await {
+            ServerFrame::Ack { client_id, .. } => {
+                assert_eq!(client_id, ids[3]);
+                break;
+            }
+            ServerFrame::Message(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(app.metrics().await.contains(r#"palisade_rate_limited_total{class="message"} 1"#));
+}
+
+#[tokio::test]
+async fn websocket_handshakes_are_limited_per_address() {
+    let app = TestApp::spawn_configured(|config| {
+        config.ws_connects_per_minute = std::num::NonZeroU32::new(6).unwrap();
+        config.ws_connect_burst = std::num::NonZeroU32::new(2).unwrap();
+    })
+    .await;
+    assert!(app.ws_raw(SITE, Some(ORIGIN)).await.is_ok());
+    assert!(app.ws_raw(SITE, Some(ORIGIN)).await.is_ok());
+    match app.ws_raw(SITE, Some(ORIGIN)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("expected 429, got {:?}", other.map(|_| "a socket")),
+    }
+}

@@ -82,6 +82,8 @@ fn start_server(options: &Options) -> Result<Server> {
             // The flood comes from one address; the per-address limit would stop it first.
             .env("PALISADE_AUTH_REQUESTS_PER_MINUTE", "1000000")
             .env("PALISADE_AUTH_BURST", "100000")
+            .env("PALISADE_MESSAGES_PER_MINUTE", "1000000")
+            .env("PALISADE_MESSAGE_BURST", "100000")
             .env("PALISADE_LOG", "warn");
         if let Some(n) = options.hash_concurrency {
             command.env("PALISADE_PASSWORD_HASH_CONCURRENCY", n.to_string());

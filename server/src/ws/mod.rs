@@ -32,6 +32,7 @@ pub struct WsQuery {
         (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "missing Origin, or one the site does not allow"),
         (status = 404, body = ErrorBody, description = "no such site"),
+        (status = 429, body = ErrorBody, description = "too many handshakes from this network"),
     )
 )]
 #[get("/ws")]
@@ -41,6 +42,7 @@ pub async fn connect(
     query: web::Query<WsQuery>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    state.connect_limiter.check(&req)?;
     let site = crate::routes::site_by_public_id(&state, &query.into_inner().site).await?;
     // Unlike REST calls, a WebSocket handshake carries no CORS protection at all, so the Origin
     // is required here: without this check any web page could open a socket as its visitor.

@@ -352,6 +352,10 @@ impl Connection {
         if let Err(limit) = check_message_body(&body) {
             return self.reply(refuse(ErrorCode::ValidationFailed, limit.to_string())).await;
         }
+        // Per account, so several sockets of one person share one allowance.
+        if let Err(wait) = self.state.send_limiter.check_key(&self.user.id) {
+            return self.reply(refuse(ErrorCode::RateLimited, format!("sending too fast; retry in {wait} s"))).await;
+        }
         if !self.room_in_site(room).await? {
             tracing::info!(event = "authz_fail", user = %self.user.id, %room, "send to a room outside the site");
             return self.reply(refuse(ErrorCode::NotFound, "no such room".into())).await;

@@ -45,6 +45,10 @@ pub fn test_config(db: &TestDatabase, data: &std::path::Path, tls: TlsMode) -> C
         // Tests sign many people in from one address; the limit has its own test.
         auth_requests_per_minute: std::num::NonZeroU32::new(6000).unwrap(),
         auth_burst: std::num::NonZeroU32::new(1000).unwrap(),
+        ws_connects_per_minute: std::num::NonZeroU32::new(6000).unwrap(),
+        ws_connect_burst: std::num::NonZeroU32::new(1000).unwrap(),
+        messages_per_minute: std::num::NonZeroU32::new(60000).unwrap(),
+        message_burst: std::num::NonZeroU32::new(10000).unwrap(),
         widget_dir: data.join("widget"),
         tls: TlsConfig { mode: tls, cert_file: None, key_file: None },
         ..Config::default()
