@@ -108,4 +108,13 @@ impl Stack {
         tokio::spawn(page);
         Ok(Self { chat_origin, host_page_url: format!("{host_origin}/"), _db: db, _data: data })
     }
+
+    /// Sets which roles of site `demo` must use a second factor, as
+    /// `palisade-server site mfa-policy demo --roles …` would.
+    pub fn require_mfa_of(&self, roles: &[palisade_protocol::roles::Role]) -> Result<(), HarnessError> {
+        let store = palisade_store::Store::open(self._db.url(), 1)?;
+        let demo = "demo".parse().map_err(|e| HarnessError::Environment(format!("{e}")))?;
+        store.with_connection(|c| palisade_store::sites::set_mfa_required_roles(c, &demo, roles))?;
+        Ok(())
+    }
 }

@@ -2,11 +2,13 @@
 //! reads the key the widget shows and computes codes itself, as an app would), see the recovery
 //! codes once, then sign in again: the code step appears, a replayed code is refused with an
 //! error shown, and the next time step's code signs in; so does a recovery code. New recovery
-//! codes and turning it off need the password.
+//! codes and turning it off need the password. A site that requires a second factor of the
+//! person's role shows the set-up instead of the chat until there is one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use palisade_auth::totp::{STEP_SECS, TotpSecret};
 use palisade_e2e::{Browser, Driver, Stack, testid};
+use palisade_protocol::roles::Role;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -170,4 +172,66 @@ async fn an_authenticator_set_up_in_the_widget_guards_the_next_sign_in() {
 
     assert_no_csp_violations(&fay).await;
     fay.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_that_requires_a_second_factor_sets_one_up_before_the_chat_opens() {
+    let stack = Stack::start().await.unwrap();
+    stack.require_mfa_of(&[Role::Member]).unwrap();
+    let driver = Driver::start().unwrap();
+    let gus = driver.browser("gus").await.unwrap();
+
+    gus.goto(&stack.host_page_url).await.unwrap();
+    gus.wait_until(&present("launcher")).await.unwrap();
+    gus.click(&testid("launcher")).await.unwrap();
+    gus.wait_until(&format!("{} && !{}", present("auth-form"), present("resuming"))).await.unwrap();
+    gus.click(&testid("auth-mode-toggle")).await.unwrap();
+    gus.wait_until(&present("display-name")).await.unwrap();
+    gus.type_into(&testid("email"), "gus@example.org").await.unwrap();
+    gus.type_into(&testid("password"), PASSWORD).await.unwrap();
+    gus.type_into(&testid("display-name"), "Gus").await.unwrap();
+    gus.click(&testid("auth-submit")).await.unwrap();
+
+    // Signed in, but the set-up comes first: no conversation, no socket.
+    gus.wait_until(&present("mfa-required")).await.unwrap();
+    let reason = gus.text(&testid("mfa-required-reason")).await.unwrap().unwrap();
+    assert!(reason.contains("requires two-factor authentication"), "{reason}");
+    assert_eq!(gus.eval(&present("chat")).await.unwrap(), json!(false));
+    assert_eq!(gus.eval(&present("connection-state")).await.unwrap(), json!(false));
+
+    // A reload resumes the session into the same screen.
+    gus.reload().await.unwrap();
+    gus.wait_until(&present("launcher")).await.unwrap();
+    gus.click(&testid("launcher")).await.unwrap();
+    gus.wait_until(&enabled("mfa-setup")).await.unwrap();
+    assert_eq!(gus.eval(&present("chat")).await.unwrap(), json!(false));
+
+    gus.click(&testid("mfa-setup")).await.unwrap();
+    gus.wait_until(&present("totp-secret")).await.unwrap();
+    let secret = totp_secret(&gus.text(&testid("totp-secret")).await.unwrap().unwrap());
+    gus.type_into(&testid("mfa-confirm-code"), &code(&secret, step_now())).await.unwrap();
+    gus.click(&testid("mfa-confirm")).await.unwrap();
+    let codes = format!("qa({})", json!(testid("recovery-code")));
+    gus.wait_until(&format!("{codes}.length === 10")).await.unwrap();
+    // Still the set-up screen until the codes are acknowledged.
+    assert_eq!(gus.eval(&present("chat")).await.unwrap(), json!(false));
+    gus.click(&testid("recovery-done")).await.unwrap();
+
+    // The same session now opens the conversation, and a message goes through.
+    gus.wait_until(&connected()).await.unwrap();
+    assert_eq!(gus.eval(&present("mfa-required")).await.unwrap(), json!(false));
+    let text = "Set up and chatting";
+    gus.type_into(&testid("composer"), text).await.unwrap();
+    gus.click(&testid("send")).await.unwrap();
+    gus.wait_until(&format!(
+        "qa({}).some((m) => m.querySelector({})?.textContent === {} && m.dataset.seq === '1')",
+        json!(testid("message")),
+        json!(testid("message-body")),
+        json!(text)
+    ))
+    .await
+    .unwrap();
+
+    assert_no_csp_violations(&gus).await;
+    gus.close().await.unwrap();
 }

@@ -87,7 +87,12 @@ pub async fn renew(chat: Chat, stale: u64) -> Result<(), ApiError> {
     }
     match result {
         Ok(token) => {
+            let mfa_required = token.mfa_enrolment_required;
             chat.session.renew(token, browser::now().as_millis());
+            // Cleared only once the recovery codes have been seen (`Chat::mfa_enrolled`).
+            if mfa_required {
+                chat.require_mfa();
+            }
             Ok(())
         }
         Err(err) => {

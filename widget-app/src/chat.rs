@@ -75,7 +75,29 @@ impl Chat {
         self.reset();
         self.session.sign_in(token, browser::now().as_millis());
         auth::keep_fresh(*self);
-        self.open_room();
+        if !self.session.is_mfa_required_untracked() {
+            self.open_room();
+        }
+    }
+
+    /// The server says this session must set up a second factor first (in a token, a refused
+    /// request or the socket): the conversation and its connection are dropped, the set-up shown.
+    pub fn require_mfa(&self) {
+        if self.session.token().is_none() || self.session.is_mfa_required_untracked() {
+            return;
+        }
+        self.reset();
+        self.session.set_mfa_required(true);
+        // `reset` ended the renewal loop of the old generation.
+        auth::keep_fresh(*self);
+    }
+
+    /// The second factor is set up and its recovery codes seen: the same session may now chat.
+    pub fn mfa_enrolled(&self) {
+        if self.session.is_mfa_required_untracked() {
+            self.session.set_mfa_required(false);
+            self.open_room();
+        }
     }
 
     /// Forgets the session here only; [`auth::sign_out`] also ends it on the server.
@@ -140,6 +162,8 @@ impl Chat {
     fn load_failed(&self, err: ApiError) {
         if err.code() == Some(ErrorCode::Unauthenticated) {
             self.sign_out(Some(err.user_message()));
+        } else if err.code() == Some(ErrorCode::MfaEnrolmentRequired) {
+            self.require_mfa();
         } else {
             self.phase.set(Phase::Failed(err.user_message()));
         }
@@ -172,6 +196,7 @@ impl Chat {
                     timeline.extend(page.messages);
                     timeline.set_has_more_before(page.has_more);
                 }),
+                Err(err) if err.code() == Some(ErrorCode::MfaEnrolmentRequired) => chat.require_mfa(),
                 Err(err) => chat.error.set(Some(err.user_message())),
             }
         });

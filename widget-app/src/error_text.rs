@@ -14,6 +14,9 @@ pub fn for_code(code: ErrorCode, server_message: &str, retry_after: Option<u64>)
         ErrorCode::ServerBusy => "The chat is very busy right now. Please try again in a moment.",
         ErrorCode::Forbidden => "You are not allowed to do that here.",
         ErrorCode::PayloadTooLarge => "That is too long to send.",
+        ErrorCode::MfaEnrolmentRequired => {
+            "This site requires two-factor authentication for your role. Please set it up first."
+        }
         ErrorCode::RateLimited => {
             return match retry_after {
                 Some(1) => "Slow down a little: try again in 1 second.".to_owned(),
@@ -68,6 +71,7 @@ mod tests {
         assert_eq!(for_code(ErrorCode::RateLimited, "", Some(7)), "Slow down a little: try again in 7 seconds.");
         assert_eq!(for_code(ErrorCode::NotFound, "no such room", None), "no such room");
         assert!(for_code(ErrorCode::Internal, "", None).contains("Something went wrong"));
+        assert!(for_code(ErrorCode::MfaEnrolmentRequired, "", None).contains("two-factor authentication"));
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub struct Session {
     user: RwSignal<Option<Author>>,
     /// Why the person was signed out, shown on the sign-in form.
     notice: RwSignal<Option<String>>,
+    /// The site requires a second factor of this person, who has none yet: until one is set
+    /// up, the session may do nothing else, so the conversation is not opened.
+    mfa_required: RwSignal<bool>,
 }
 
 impl Session {
@@ -69,6 +72,7 @@ impl Session {
             version: StoredValue::new(0),
             user: RwSignal::new(None),
             notice: RwSignal::new(None),
+            mfa_required: RwSignal::new(false),
         }
     }
 
@@ -109,10 +113,24 @@ impl Session {
         self.notice.get()
     }
 
+    pub fn is_mfa_required(&self) -> bool {
+        self.mfa_required.get()
+    }
+
+    pub fn is_mfa_required_untracked(&self) -> bool {
+        self.mfa_required.get_untracked()
+    }
+
+    /// Whether a second factor must be set up before anything else.
+    pub fn set_mfa_required(&self, required: bool) {
+        self.mfa_required.set(required);
+    }
+
     /// A new session: whoever was signed in before is forgotten.
     pub fn sign_in(&self, token: TokenResponse, now: i64) {
         self.notice.set(None);
         self.user.set(None);
+        self.mfa_required.set(token.mfa_enrolment_required);
         self.resuming.set(false);
         self.renew(token, now);
     }
@@ -131,6 +149,7 @@ impl Session {
     pub fn sign_out(&self, notice: Option<String>) {
         self.token.set(None);
         self.user.set(None);
+        self.mfa_required.set(false);
         self.resuming.set(false);
         self.version.update_value(|version| *version = version.wrapping_add(1));
         self.notice.set(notice);

@@ -94,6 +94,8 @@ enum Ended {
     Refused { version: u64 },
     /// The server ended the session: stop, the person is signed out.
     Revoked(String),
+    /// The session must set up a second factor before it may chat: stop, and show the set-up.
+    MfaRequired,
 }
 
 /// The close reason the server gives when it ends a connection because its session ended.
@@ -122,6 +124,12 @@ async fn run(link: Link, mut requests: mpsc::UnboundedReceiver<ClientMessageId>)
         link.chat.connection.set(state);
         match connect_once(&link, &mut requests).await {
             Ended::Stopped => return,
+            Ended::MfaRequired => {
+                if link.current() {
+                    link.chat.require_mfa();
+                }
+                return;
+            }
             Ended::Revoked(reason) => {
                 if link.current() {
                     link.chat.sign_out(Some(reason));
@@ -205,6 +213,9 @@ async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Client
                         None => Ended::Refused { version },
                         Some(_) => session_ended(),
                     };
+                }
+                Ok(ServerFrame::Error { error: ErrorCode::MfaEnrolmentRequired, client_id: None, .. }) => {
+                    return Ended::MfaRequired;
                 }
                 Ok(ServerFrame::Ready { user }) => {
                     link.chat.session.set_user(user);

@@ -1,6 +1,7 @@
 //! The root view: the launcher and the panel it toggles, which shows the sign-in form or the
 //! conversation (or, while a session from an earlier page load is being looked for, a short
-//! "connecting"). The panel stays mounted while hidden so the connection and the draft survive.
+//! "connecting"; or, when the site requires a second factor the person has not set up yet,
+//! that set-up). The panel stays mounted while hidden so the connection and the draft survive.
 
 use leptos::ev::KeyboardEvent;
 use leptos::html;
@@ -11,6 +12,7 @@ use super::auth_form::AuthForm;
 use super::chat_view::ChatView;
 use super::icons::CloseButton;
 use super::launcher::Launcher;
+use super::mfa_required::MfaRequired;
 use crate::auth;
 use crate::browser;
 use crate::chat::Chat;
@@ -21,6 +23,8 @@ enum Screen {
     Resuming,
     SignedOut,
     SignedIn,
+    /// Signed in, but a second factor must be set up before the conversation opens.
+    MfaRequired,
 }
 
 #[component]
@@ -29,7 +33,9 @@ pub fn App(config: Config) -> impl IntoView {
     auth::resume(chat);
     // Only the kind of screen matters: renewing the token must not remount the conversation.
     let screen = Memo::new(move |_| {
-        if chat.session.is_signed_in() {
+        if chat.session.is_signed_in() && chat.session.is_mfa_required() {
+            Screen::MfaRequired
+        } else if chat.session.is_signed_in() {
             Screen::SignedIn
         } else if chat.session.is_resuming() {
             Screen::Resuming
@@ -90,6 +96,7 @@ pub fn App(config: Config) -> impl IntoView {
                     }.into_any(),
                     Screen::SignedOut => safe_view! { <AuthForm chat on_close reset/> }.into_any(),
                     Screen::SignedIn => safe_view! { <ChatView chat on_close/> }.into_any(),
+                    Screen::MfaRequired => safe_view! { <MfaRequired chat on_close/> }.into_any(),
                 }}
             </section>
         </div>

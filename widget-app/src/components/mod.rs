@@ -24,6 +24,7 @@ pub mod connection_state;
 pub mod icons;
 pub mod launcher;
 pub mod message_list;
+pub mod mfa_required;
 pub mod two_factor;
 
 #[cfg(test)]

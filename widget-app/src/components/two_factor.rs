@@ -47,11 +47,17 @@ enum Outcome {
 }
 
 /// `changed` is bumped when turning it on or off has signed out every other device.
+/// `on_enrolled`, when given, runs once a second factor is on and its recovery codes have been
+/// acknowledged (or at once, when it turns out to be on already): the set-up the site requires.
 ///
 /// Every part is in the DOM from the start and shown or hidden by `step`; only the QR code and
 /// the recovery codes are built when they arrive.
 #[component]
-pub fn TwoFactor(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
+pub fn TwoFactor(
+    chat: Chat,
+    changed: RwSignal<u32>,
+    #[prop(optional)] on_enrolled: Option<Callback<()>>,
+) -> impl IntoView {
     let status = RwSignal::new(None::<MfaStatus>);
     let step = RwSignal::new(Step::Idle);
     let enrollment = RwSignal::new(None::<TotpEnrollment>);
@@ -78,7 +84,16 @@ pub fn TwoFactor(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
                 Err(err) => Err(err),
             };
             match loaded {
-                Ok(loaded) => drop(status.try_set(Some(loaded))),
+                Ok(loaded) => {
+                    let enabled = loaded.totp_enabled;
+                    let _ = status.try_set(Some(loaded));
+                    if enabled
+                        && step.try_get_untracked() == Some(Step::Idle)
+                        && let Some(done) = on_enrolled
+                    {
+                        done.run(());
+                    }
+                }
                 Err(err) => drop(message.try_set(Some((false, err.user_message())))),
             }
         });
@@ -168,6 +183,9 @@ pub fn TwoFactor(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
     let finish = move |_| {
         codes.set(Vec::new());
         step.set(Step::Idle);
+        if let Some(done) = on_enrolled {
+            done.run(());
+        }
     };
     let copy = move |_| {
         let text = codes.get_untracked().join("\n") + "\n";
@@ -294,6 +312,7 @@ pub fn TwoFactor(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
             </form>
         </section>
     }
+    .into_any()
 }
 
 fn refusal(call: Call, err: &ApiError, cooldown: Cooldown) -> String {
