@@ -1,5 +1,5 @@
-//! A local SMTP sink, copied from the server's tests: it accepts every message and keeps it for
-//! the test to read (the password-reset mail, say).
+//! A local SMTP sink: it accepts every message and keeps it for the test to read (the
+//! password-reset mail, say). The server's integration tests include this file too.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1,30 +1,11 @@
 //! Two people on the demo host page: one sends, the other sees it appear live.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use palisade_e2e::{Browser, Driver, Stack, testid};
+mod common;
+
+use common::{assert_no_csp_violations, open_widget, register};
+use palisade_e2e::{Driver, Stack, testid};
 use serde_json::json;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn open_widget(browser: &Browser, page: &str) {
-    browser.goto(page).await.unwrap();
-    browser.wait_until(&format!("q({})", json!(testid("launcher")))).await.unwrap();
-    browser.click(&testid("launcher")).await.unwrap();
-    browser.wait_until(&format!("q({})", json!(testid("auth-form")))).await.unwrap();
-}
-
-async fn register(browser: &Browser, email: &str, name: &str) {
-    let display_name = testid("display-name");
-    if browser.eval(&format!("q({}) === null", json!(display_name))).await.unwrap() == json!(true) {
-        browser.click(&testid("auth-mode-toggle")).await.unwrap();
-        browser.wait_until(&format!("q({})", json!(display_name))).await.unwrap();
-    }
-    browser.type_into(&testid("email"), email).await.unwrap();
-    browser.type_into(&testid("password"), PASSWORD).await.unwrap();
-    browser.type_into(&display_name, name).await.unwrap();
-    browser.click(&testid("auth-submit")).await.unwrap();
-    browser.wait_until(&format!("q({})?.dataset.state === 'open'", json!(testid("connection-state")))).await.unwrap();
-}
 
 fn message_with_body(text: &str) -> String {
     format!(
@@ -42,8 +23,8 @@ async fn a_message_from_one_widget_appears_live_in_another() {
     let alice = driver.browser("alice").await.unwrap();
     let bob = driver.browser("bob").await.unwrap();
 
-    open_widget(&alice, &stack.host_page_url).await;
-    open_widget(&bob, &stack.host_page_url).await;
+    open_widget(&alice, Some(&stack.host_page_url)).await;
+    open_widget(&bob, Some(&stack.host_page_url)).await;
     register(&alice, "alice@example.org", "Alice").await;
     register(&bob, "bob@example.org", "Bob").await;
 
@@ -68,11 +49,7 @@ async fn a_message_from_one_widget_appears_live_in_another() {
 
     // And the page's strict CSP was never violated on either side.
     for browser in [&alice, &bob] {
-        let violations = browser
-            .eval("document.documentElement.dataset.cspViolations ?? 'not counted: demo.js did not run'")
-            .await
-            .unwrap();
-        assert_eq!(violations, "0", "CSP violations on the host page");
+        assert_no_csp_violations(browser).await;
     }
 
     alice.close().await.unwrap();

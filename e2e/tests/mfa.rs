@@ -6,43 +6,17 @@
 //! person's role shows the set-up instead of the chat until there is one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{PASSWORD, assert_no_csp_violations, connected, enabled, open_widget, present, register, submit_sign_up};
 use palisade_auth::totp::{STEP_SECS, TotpSecret};
-use palisade_e2e::{Browser, Driver, Stack, testid};
+use palisade_e2e::{Driver, Stack, testid};
 use palisade_protocol::roles::Role;
 use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery staple";
-
-fn present(id: &str) -> String {
-    format!("q({}) !== null", json!(testid(id)))
-}
-
-fn connected() -> String {
-    format!("q({})?.dataset.state === 'open'", json!(testid("connection-state")))
-}
-
-/// Present, not inside a hidden part of the panel, and not disabled: ready for a click.
-fn enabled(id: &str) -> String {
-    format!("q({0}) !== null && !q({0}).closest('[hidden]') && !q({0}).disabled", json!(testid(id)))
-}
-
-/// RFC 4648 base32 without padding, as the widget shows the key.
+/// The key as the widget shows it.
 fn totp_secret(base32: &str) -> TotpSecret {
-    let (mut bytes, mut buffer, mut bits) = (Vec::new(), 0_u32, 0);
-    for c in base32.trim().bytes() {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("not base32: {base32}"),
-        };
-        buffer = (buffer << 5) | u32::from(value);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push(u8::try_from((buffer >> bits) & 0xff).unwrap());
-        }
-    }
-    TotpSecret::from_bytes(&bytes).expect("a 160-bit key")
+    TotpSecret::from_base32(base32).expect("a 160-bit key in base32")
 }
 
 fn step_now() -> u64 {
@@ -53,31 +27,14 @@ fn code(secret: &TotpSecret, step: u64) -> String {
     format!("{:06}", secret.code_at(step))
 }
 
-async fn assert_no_csp_violations(browser: &Browser) {
-    let violations = browser
-        .eval("document.documentElement.dataset.cspViolations ?? 'not counted: demo.js did not run'")
-        .await
-        .unwrap();
-    assert_eq!(violations, "0", "CSP violations on the host page");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_authenticator_set_up_in_the_widget_guards_the_next_sign_in() {
     let stack = Stack::start().await.unwrap();
     let driver = Driver::start().unwrap();
     let fay = driver.browser("fay").await.unwrap();
 
-    fay.goto(&stack.host_page_url).await.unwrap();
-    fay.wait_until(&present("launcher")).await.unwrap();
-    fay.click(&testid("launcher")).await.unwrap();
-    fay.wait_until(&format!("{} && !{}", present("auth-form"), present("resuming"))).await.unwrap();
-    fay.click(&testid("auth-mode-toggle")).await.unwrap();
-    fay.wait_until(&present("display-name")).await.unwrap();
-    fay.type_into(&testid("email"), "fay@example.org").await.unwrap();
-    fay.type_into(&testid("password"), PASSWORD).await.unwrap();
-    fay.type_into(&testid("display-name"), "Fay").await.unwrap();
-    fay.click(&testid("auth-submit")).await.unwrap();
-    fay.wait_until(&connected()).await.unwrap();
+    open_widget(&fay, Some(&stack.host_page_url)).await;
+    register(&fay, "fay@example.org", "Fay").await;
 
     // Set up: the QR code is SVG elements (no markup from the server), the key is text.
     fay.click(&testid("account")).await.unwrap();
@@ -181,16 +138,8 @@ async fn a_role_that_requires_a_second_factor_sets_one_up_before_the_chat_opens(
     let driver = Driver::start().unwrap();
     let gus = driver.browser("gus").await.unwrap();
 
-    gus.goto(&stack.host_page_url).await.unwrap();
-    gus.wait_until(&present("launcher")).await.unwrap();
-    gus.click(&testid("launcher")).await.unwrap();
-    gus.wait_until(&format!("{} && !{}", present("auth-form"), present("resuming"))).await.unwrap();
-    gus.click(&testid("auth-mode-toggle")).await.unwrap();
-    gus.wait_until(&present("display-name")).await.unwrap();
-    gus.type_into(&testid("email"), "gus@example.org").await.unwrap();
-    gus.type_into(&testid("password"), PASSWORD).await.unwrap();
-    gus.type_into(&testid("display-name"), "Gus").await.unwrap();
-    gus.click(&testid("auth-submit")).await.unwrap();
+    open_widget(&gus, Some(&stack.host_page_url)).await;
+    submit_sign_up(&gus, "gus@example.org", "Gus").await;
 
     // Signed in, but the set-up comes first: no conversation, no socket.
     gus.wait_until(&present("mfa-required")).await.unwrap();

@@ -3,35 +3,13 @@
 //! password signs in, and the link works only once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{assert_no_csp_violations, connected, open_widget, present, register};
 use palisade_e2e::smtp::SmtpSink;
-use palisade_e2e::{Browser, Driver, Stack, testid};
+use palisade_e2e::{Driver, Stack, testid};
 use serde_json::json;
-
-const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "an entirely new passphrase";
-
-fn present(id: &str) -> String {
-    format!("q({}) !== null", json!(testid(id)))
-}
-
-fn connected() -> String {
-    format!("q({})?.dataset.state === 'open'", json!(testid("connection-state")))
-}
-
-async fn open_widget(browser: &Browser, page: &str) {
-    browser.goto(page).await.unwrap();
-    browser.wait_until(&present("launcher")).await.unwrap();
-    browser.click(&testid("launcher")).await.unwrap();
-    browser.wait_until(&format!("{} && !{}", present("auth-form"), present("resuming"))).await.unwrap();
-}
-
-async fn assert_no_csp_violations(browser: &Browser) {
-    let violations = browser
-        .eval("document.documentElement.dataset.cspViolations ?? 'not counted: demo.js did not run'")
-        .await
-        .unwrap();
-    assert_eq!(violations, "0", "CSP violations on the host page");
-}
 
 /// The link in a reset mail: the host page with the token in its fragment.
 fn reset_link(mail: &str, page: &str) -> String {
@@ -54,14 +32,8 @@ async fn a_mailed_link_opens_the_widget_on_a_new_password_form() {
     let driver = Driver::start().unwrap();
     let gus = driver.browser("gus").await.unwrap();
 
-    open_widget(&gus, &stack.host_page_url).await;
-    gus.click(&testid("auth-mode-toggle")).await.unwrap();
-    gus.wait_until(&present("display-name")).await.unwrap();
-    gus.type_into(&testid("email"), "gus@example.org").await.unwrap();
-    gus.type_into(&testid("password"), PASSWORD).await.unwrap();
-    gus.type_into(&testid("display-name"), "Gus").await.unwrap();
-    gus.click(&testid("auth-submit")).await.unwrap();
-    gus.wait_until(&connected()).await.unwrap();
+    open_widget(&gus, Some(&stack.host_page_url)).await;
+    register(&gus, "gus@example.org", "Gus").await;
     gus.click(&testid("sign-out")).await.unwrap();
     gus.wait_until(&present("auth-form")).await.unwrap();
 

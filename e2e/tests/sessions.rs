@@ -4,60 +4,14 @@
 //! the password.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{PASSWORD, assert_no_csp_violations, connected, open_widget, present, register, sign_in};
 use palisade_e2e::{Browser, Driver, Stack, testid};
 use serde_json::json;
-
-const PASSWORD: &str = "correct horse battery staple";
 /// Long enough for the widget's own check, so only the server's estimator can refuse it.
 const GUESSABLE: &str = "password12345";
 const NEW_PASSWORD: &str = "a completely different passphrase";
-
-fn present(id: &str) -> String {
-    format!("q({}) !== null", json!(testid(id)))
-}
-
-fn connected() -> String {
-    format!("q({})?.dataset.state === 'open'", json!(testid("connection-state")))
-}
-
-/// Loads the host page and opens the panel, once the widget knows whether someone is signed in.
-async fn open_widget(browser: &Browser, page: Option<&str>) {
-    match page {
-        Some(page) => browser.goto(page).await.unwrap(),
-        None => browser.reload().await.unwrap(),
-    }
-    browser.wait_until(&present("launcher")).await.unwrap();
-    browser.click(&testid("launcher")).await.unwrap();
-    browser
-        .wait_until(&format!("({} || {}) && !{}", present("auth-form"), present("chat"), present("resuming")))
-        .await
-        .unwrap();
-}
-
-async fn register(browser: &Browser, email: &str, name: &str) {
-    browser.click(&testid("auth-mode-toggle")).await.unwrap();
-    browser.wait_until(&present("display-name")).await.unwrap();
-    browser.type_into(&testid("email"), email).await.unwrap();
-    browser.type_into(&testid("password"), PASSWORD).await.unwrap();
-    browser.type_into(&testid("display-name"), name).await.unwrap();
-    browser.click(&testid("auth-submit")).await.unwrap();
-    browser.wait_until(&connected()).await.unwrap();
-}
-
-async fn sign_in(browser: &Browser, email: &str, password: &str) {
-    browser.type_into(&testid("email"), email).await.unwrap();
-    browser.type_into(&testid("password"), password).await.unwrap();
-    browser.click(&testid("auth-submit")).await.unwrap();
-    browser.wait_until(&connected()).await.unwrap();
-}
-
-async fn assert_no_csp_violations(browser: &Browser) {
-    let violations = browser
-        .eval("document.documentElement.dataset.cspViolations ?? 'not counted: demo.js did not run'")
-        .await
-        .unwrap();
-    assert_eq!(violations, "0", "CSP violations on the host page");
-}
 
 /// Nothing the widget holds is readable by the host page: no storage, no script-visible cookie.
 async fn assert_nothing_stored(browser: &Browser) {

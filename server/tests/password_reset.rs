@@ -10,7 +10,7 @@ use support::{ORIGIN, PASSWORD, SITE, TestApp};
 const NEW_PASSWORD: &str = "an entirely new passphrase";
 
 async fn app_with_mail() -> (TestApp, SmtpSink) {
-    let sink = SmtpSink::start().await;
+    let sink = SmtpSink::start().await.unwrap();
     let url = sink.url();
     let app = TestApp::spawn_configured(move |config| {
         config.smtp_url = Some(palisade_server::config::Secret::new(url));

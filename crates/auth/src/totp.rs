@@ -49,6 +49,23 @@ impl TotpSecret {
         base32(self.0.as_ref())
     }
 
+    /// From the base32 text [`TotpSecret::base32`] shows (what a person types into an app);
+    /// `None` unless it is exactly such a secret.
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let mut bytes = Zeroizing::new(Vec::with_capacity(SECRET_BYTES));
+        let (mut buffer, mut bits) = (0_u32, 0_u32);
+        for c in text.trim().bytes() {
+            let value = u32::try_from(BASE32_ALPHABET.iter().position(|&a| a == c)?).ok()?;
+            buffer = ((buffer << 5) | value) & 0xffff;
+            bits += 5;
+            if bits >= 8 {
+                bits -= 8;
+                bytes.push(u8::try_from((buffer >> bits) & 0xff).ok()?);
+            }
+        }
+        Self::from_bytes(&bytes)
+    }
+
     /// The `otpauth://` URI a QR code carries.
     pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
         let (issuer, account) = (percent_encode(issuer), percent_encode(account));
@@ -92,8 +109,10 @@ impl TotpSecret {
     }
 }
 
+const BASE32_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
 fn base32(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    const ALPHABET: &[u8; 32] = BASE32_ALPHABET;
     let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
     let (mut buffer, mut bits) = (0_u32, 0_u32);
     for &byte in bytes {
@@ -170,6 +189,10 @@ mod tests {
         assert_eq!(a.base32().len(), 32);
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI", "RFC 4648 test vector without padding");
         assert_eq!(format!("{a:?}"), "TotpSecret(..)");
+        let typed = TotpSecret::from_base32(&a.base32()).unwrap();
+        assert_eq!(typed.expose_bytes(), a.expose_bytes());
+        assert!(TotpSecret::from_base32("GEZDGNBV").is_none(), "too short");
+        assert!(TotpSecret::from_base32(&format!("1{}", &a.base32()[1..])).is_none(), "not base32");
         let uri = rfc_secret().otpauth_uri("Acme Chat", "ada@example.org");
         assert_eq!(
             uri,

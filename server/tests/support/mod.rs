@@ -2,6 +2,8 @@
 //! default, PostgreSQL with `PALISADE_TEST_DATABASE=postgres`), and clients that talk to it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// One SMTP sink for both test suites; it lives with the e2e harness, which needs it as a library.
+#[path = "../../../e2e/src/smtp.rs"]
 pub mod smtp;
 
 use std::net::SocketAddr;
@@ -249,17 +251,7 @@ impl Socket {
 
 /// A TOTP secret from the base32 text enrolment shows.
 pub fn totp_secret(base32: &str) -> palisade_auth::totp::TotpSecret {
-    let (mut bytes, mut buffer, mut bits) = (Vec::new(), 0_u32, 0);
-    for c in base32.bytes() {
-        let value = if c.is_ascii_uppercase() { c - b'A' } else { c - b'2' + 26 };
-        buffer = (buffer << 5) | u32::from(value);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push((buffer >> bits) as u8);
-        }
-    }
-    palisade_auth::totp::TotpSecret::from_bytes(&bytes).unwrap()
+    palisade_auth::totp::TotpSecret::from_base32(base32).unwrap()
 }
 
 /// The current TOTP time step.

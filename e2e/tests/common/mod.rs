@@ -1,0 +1,69 @@
+//! What every e2e test does in the widget: open it on the host page, sign up or in, and check
+//! that the host page's strict CSP saw no violation.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use palisade_e2e::{Browser, testid};
+use serde_json::json;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn present(id: &str) -> String {
+    format!("q({}) !== null", json!(testid(id)))
+}
+
+pub fn connected() -> String {
+    format!("q({})?.dataset.state === 'open'", json!(testid("connection-state")))
+}
+
+/// Present, not inside a hidden part of the panel, and not disabled: ready for a click.
+pub fn enabled(id: &str) -> String {
+    format!("q({0}) !== null && !q({0}).closest('[hidden]') && !q({0}).disabled", json!(testid(id)))
+}
+
+/// Loads the host page (or reloads it) and opens the panel, once the widget knows whether
+/// someone is signed in.
+pub async fn open_widget(browser: &Browser, page: Option<&str>) {
+    match page {
+        Some(page) => browser.goto(page).await.unwrap(),
+        None => browser.reload().await.unwrap(),
+    }
+    browser.wait_until(&present("launcher")).await.unwrap();
+    browser.click(&testid("launcher")).await.unwrap();
+    browser
+        .wait_until(&format!("({} || {}) && !{}", present("auth-form"), present("chat"), present("resuming")))
+        .await
+        .unwrap();
+}
+
+/// Fills in and sends the sign-up form, without waiting for what comes next.
+pub async fn submit_sign_up(browser: &Browser, email: &str, name: &str) {
+    if browser.eval(&format!("!({})", present("display-name"))).await.unwrap() == json!(true) {
+        browser.click(&testid("auth-mode-toggle")).await.unwrap();
+        browser.wait_until(&present("display-name")).await.unwrap();
+    }
+    browser.type_into(&testid("email"), email).await.unwrap();
+    browser.type_into(&testid("password"), PASSWORD).await.unwrap();
+    browser.type_into(&testid("display-name"), name).await.unwrap();
+    browser.click(&testid("auth-submit")).await.unwrap();
+}
+
+/// Signs up and waits for the chat's connection.
+pub async fn register(browser: &Browser, email: &str, name: &str) {
+    submit_sign_up(browser, email, name).await;
+    browser.wait_until(&connected()).await.unwrap();
+}
+
+pub async fn sign_in(browser: &Browser, email: &str, password: &str) {
+    browser.type_into(&testid("email"), email).await.unwrap();
+    browser.type_into(&testid("password"), password).await.unwrap();
+    browser.click(&testid("auth-submit")).await.unwrap();
+    browser.wait_until(&connected()).await.unwrap();
+}
+
+pub async fn assert_no_csp_violations(browser: &Browser) {
+    let violations = browser
+        .eval("document.documentElement.dataset.cspViolations ?? 'not counted: demo.js did not run'")
+        .await
+        .unwrap();
+    assert_eq!(violations, "0", "CSP violations on the host page");
+}
