@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod ids;
 pub mod limits;
+pub mod markup;
 pub mod messages;
 pub mod mfa;
 pub mod roles;
