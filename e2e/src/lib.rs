@@ -7,9 +7,9 @@
 
 mod browser;
 mod host_page;
-pub mod smtp;
 
 pub use browser::{Browser, BrowserError, Driver, testid};
+pub use palisade_smtp_sink::{Mail, SmtpSink};
 
 use std::path::PathBuf;
 
@@ -36,6 +36,8 @@ pub struct Stack {
     pub chat_origin: String,
     /// The host page, e.g. `http://localhost:40124/`.
     pub host_page_url: String,
+    /// Every mail the server sent (sign-up and reset links).
+    pub mail: SmtpSink,
     _db: TestDatabase,
     _data: tempfile::TempDir,
 }
@@ -45,7 +47,7 @@ impl std::fmt::Debug for Stack {
         f.debug_struct("Stack")
             .field("chat_origin", &self.chat_origin)
             .field("host_page_url", &self.host_page_url)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,6 +85,7 @@ impl Stack {
 
         let db = TestDatabase::create();
         let data = tempfile::tempdir()?;
+        let mail = SmtpSink::start().await?;
         let mut config = palisade_server::Config {
             listen: "127.0.0.1:0".into(),
             metrics_listen: String::new(),
@@ -91,6 +94,8 @@ impl Stack {
             database_url: Some(Secret::new(db.url())),
             widget_dir,
             tls: TlsConfig { mode: TlsMode::SelfSigned, cert_file: None, key_file: None },
+            smtp_url: Some(Secret::new(mail.url())),
+            mail_from: "Palisade demo <chat@demo.example>".into(),
             ..palisade_server::Config::default()
         };
         configure(&mut config);
@@ -106,7 +111,7 @@ impl Stack {
         tokio::spawn(running.run());
         let page = host_page::serve(host, repo_root().join("widget-app").join("demo"), chat_origin.clone())?;
         tokio::spawn(page);
-        Ok(Self { chat_origin, host_page_url: format!("{host_origin}/"), _db: db, _data: data })
+        Ok(Self { chat_origin, host_page_url: format!("{host_origin}/"), mail, _db: db, _data: data })
     }
 
     /// Sets which roles of site `demo` must use a second factor, as

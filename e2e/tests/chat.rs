@@ -25,8 +25,8 @@ async fn a_message_from_one_widget_appears_live_in_another() {
 
     open_widget(&alice, Some(&stack.host_page_url)).await;
     open_widget(&bob, Some(&stack.host_page_url)).await;
-    register(&alice, "alice@example.org", "Alice").await;
-    register(&bob, "bob@example.org", "Bob").await;
+    register(&stack, &alice, "alice@example.org", "Alice").await;
+    register(&stack, &bob, "bob@example.org", "Bob").await;
 
     // Markup in a message must arrive as text, never as elements.
     let text = "Hello Bob, <b>this is not bold</b> <img src=x onerror=alert(1)>";

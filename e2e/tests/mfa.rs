@@ -34,7 +34,7 @@ async fn an_authenticator_set_up_in_the_widget_guards_the_next_sign_in() {
     let fay = driver.browser("fay").await.unwrap();
 
     open_widget(&fay, Some(&stack.host_page_url)).await;
-    register(&fay, "fay@example.org", "Fay").await;
+    register(&stack, &fay, "fay@example.org", "Fay").await;
 
     // Set up: the QR code is SVG elements (no markup from the server), the key is text.
     fay.click(&testid("account")).await.unwrap();
@@ -139,7 +139,7 @@ async fn a_role_that_requires_a_second_factor_sets_one_up_before_the_chat_opens(
     let gus = driver.browser("gus").await.unwrap();
 
     open_widget(&gus, Some(&stack.host_page_url)).await;
-    submit_sign_up(&gus, "gus@example.org", "Gus").await;
+    submit_sign_up(&stack, &gus, "gus@example.org", "Gus").await;
 
     // Signed in, but the set-up comes first: no conversation, no socket.
     gus.wait_until(&present("mfa-required")).await.unwrap();

@@ -5,35 +5,19 @@
 
 mod common;
 
-use common::{assert_no_csp_violations, connected, open_widget, present, register};
-use palisade_e2e::smtp::SmtpSink;
+use common::{assert_no_csp_violations, connected, mailed_link, open_widget, present, register};
 use palisade_e2e::{Driver, Stack, testid};
 use serde_json::json;
 const NEW_PASSWORD: &str = "an entirely new passphrase";
 
-/// The link in a reset mail: the host page with the token in its fragment.
-fn reset_link(mail: &str, page: &str) -> String {
-    let start = mail.find(page).expect("the link leads to the host page");
-    let link: String = mail[start..].chars().take_while(|c| !c.is_whitespace()).collect();
-    assert!(link.starts_with(&format!("{page}#palisade-reset=")), "{link}");
-    link
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mailed_link_opens_the_widget_on_a_new_password_form() {
-    let sink = SmtpSink::start().await.unwrap();
-    let smtp_url = sink.url();
-    let stack = Stack::start_with(move |config| {
-        config.smtp_url = Some(palisade_server::config::Secret::new(smtp_url));
-        config.mail_from = "Palisade demo <chat@demo.example>".into();
-    })
-    .await
-    .unwrap();
+    let stack = Stack::start().await.unwrap();
     let driver = Driver::start().unwrap();
     let gus = driver.browser("gus").await.unwrap();
 
     open_widget(&gus, Some(&stack.host_page_url)).await;
-    register(&gus, "gus@example.org", "Gus").await;
+    register(&stack, &gus, "gus@example.org", "Gus").await;
     gus.click(&testid("sign-out")).await.unwrap();
     gus.wait_until(&present("auth-form")).await.unwrap();
 
@@ -46,10 +30,8 @@ async fn a_mailed_link_opens_the_widget_on_a_new_password_form() {
     let sent = gus.text(&testid("auth-info")).await.unwrap().unwrap();
     assert!(sent.starts_with("If an account uses this email"), "{sent}");
 
-    let mails = sink.wait_for(1).await;
-    assert_eq!(mails.len(), 1, "one reset mail");
-    assert_eq!(mails[0].to, ["gus@example.org"]);
-    let link = reset_link(&mails[0].text, &stack.host_page_url);
+    // Gus's first mail was his sign-up link; the second is the reset link.
+    let link = mailed_link(&stack, "gus@example.org", 2, "palisade-reset").await;
 
     // The link opens the panel on the new-password form, and the token leaves the address bar.
     gus.goto("about:blank").await.unwrap();

@@ -30,7 +30,7 @@ async fn a_reload_keeps_the_person_signed_in_until_they_sign_out() {
 
     open_widget(&carol, Some(&stack.host_page_url)).await;
     assert!(carol.eval(&present("auth-form")).await.unwrap() == json!(true), "a first visit shows the form");
-    register(&carol, "carol@example.org", "Carol").await;
+    register(&stack, &carol, "carol@example.org", "Carol").await;
 
     // The reloaded page has no token in memory: only the HttpOnly, partitioned refresh cookie
     // can have signed her in again, without the form.
@@ -60,7 +60,7 @@ async fn the_account_panel_lists_sessions_ends_one_and_changes_the_password() {
     let laptop = driver.browser("dave-laptop").await.unwrap();
 
     open_widget(&dave, Some(&stack.host_page_url)).await;
-    register(&dave, "dave@example.org", "Dave").await;
+    register(&stack, &dave, "dave@example.org", "Dave").await;
 
     dave.click(&testid("account")).await.unwrap();
     let sessions = format!("qa({})", json!(format!("{} {}", testid("session-list"), testid("session"))));
@@ -130,7 +130,7 @@ async fn short_lived_access_tokens_are_renewed_without_the_person_noticing() {
     let erin = driver.browser("erin").await.unwrap();
 
     open_widget(&erin, Some(&stack.host_page_url)).await;
-    register(&erin, "erin@example.org", "Erin").await;
+    register(&stack, &erin, "erin@example.org", "Erin").await;
     // What is tested here is time passing: three lifetimes of the first token, so the refresh
     // cookie has rotated several times.
     let until = erin.eval("Date.now()").await.unwrap().as_f64().unwrap() + (3 * TTL_SECS * 1000) as f64;

@@ -208,7 +208,8 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                         palisade_store::sessions::prune(conn, now - keep)?,
                         palisade_store::login_throttle::prune(conn, now, window)?,
                         palisade_store::mfa::prune_challenges(conn, now)?
-                            + palisade_store::password_resets::prune(conn, now)?,
+                            + palisade_store::password_resets::prune(conn, now)?
+                            + palisade_store::sign_ups::prune(conn, now)?,
                     ))
                 })
                 .await;
@@ -285,7 +286,8 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
 fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(routes::health::healthz).service(
         scope::scope("/api/v1")
-            .service(routes::auth::register)
+            .service(routes::sign_up::register)
+            .service(routes::sign_up::complete)
             .service(routes::auth::login)
             .service(routes::auth::change_password)
             .service(routes::sessions::refresh)

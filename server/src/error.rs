@@ -50,7 +50,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials | ErrorCode::InvalidMfaCode => {
             StatusCode::UNAUTHORIZED
         }
-        ErrorCode::AccountExists | ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::OriginNotAllowed | ErrorCode::Forbidden | ErrorCode::MfaEnrolmentRequired => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::AuthTimeout => StatusCode::REQUEST_TIMEOUT,

@@ -9,6 +9,7 @@ mod csrf;
 mod error;
 mod extract;
 mod mail;
+mod mail_links;
 mod metrics;
 mod openapi;
 mod origins;

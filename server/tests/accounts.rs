@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use palisade_protocol::ErrorCode;
-use palisade_protocol::auth::{SessionList, TokenResponse};
+use palisade_protocol::auth::{SIGN_UP_FRAGMENT, SessionList, TokenResponse};
 use serde_json::{Value, json};
 use support::{Next, ORIGIN, OTHER_ORIGIN, PASSWORD, SITE, TestApp};
 
@@ -248,16 +248,18 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
 #[tokio::test]
 async fn guessable_passwords_are_refused_with_the_reason() {
     let app = TestApp::spawn().await;
-    let response = app
-        .post_json(
-            "/api/v1/auth/register",
-            &json!({"site": SITE, "email": "ada@example.org", "password": "password12345", "display_name": "Ada"}),
-        )
-        .await;
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "weak_password");
-    assert!(body["message"].as_str().unwrap().len() > 10, "{body}");
+    assert_eq!(app.ask_sign_up(SITE, "ada.lovelace@example.org").await.status(), 202);
+    let token = app.mailed_token(SITE, "ada.lovelace@example.org", 1, SIGN_UP_FRAGMENT).await;
+    // A dictionary password, and one built from the person's own email and name.
+    for guessable in ["password12345", "ada.lovelace@example.org"] {
+        let response = app.complete_sign_up(SITE, &token, "Ada Lovelace", guessable).await;
+        assert_eq!(response.status(), 422, "{guessable}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "weak_password");
+        assert!(body["message"].as_str().unwrap().len() > 10, "{body}");
+    }
+    // The refusals did not spend the link.
+    assert_eq!(app.complete_sign_up(SITE, &token, "Ada Lovelace", PASSWORD).await.status(), 201);
 }
 
 /// Status and Retry-After of a sign-in attempt.

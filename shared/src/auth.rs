@@ -16,15 +16,34 @@ pub fn refresh_cookie_name(site: &SitePublicId) -> String {
     format!("__Host-palisade_refresh_{site}")
 }
 
-/// `POST /api/v1/auth/register`.
+/// `POST /api/v1/auth/register`: mails a link to finish creating the account, or, when the
+/// email already has one, a note saying so with a password-reset link. The answer is the same
+/// either way, so nobody learns from it which emails have accounts.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub site: SitePublicId,
     pub email: String,
-    pub password: String,
+    /// The page the link should open (the widget's host page); must be on an origin the site
+    /// allows.
+    pub return_to: String,
+}
+
+/// The fragment key of a sign-up link: `<page>#palisade-sign-up=<token>`.
+pub const SIGN_UP_FRAGMENT: &str = "palisade-sign-up";
+
+/// `POST /api/v1/auth/register/complete`: the token from a sign-up link, with the name and
+/// password the account gets. Only whoever reads the mailbox chooses the password, so nobody
+/// can prepare an account in someone else's name and wait for them to use it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CompleteSignUpRequest {
+    pub site: SitePublicId,
+    pub token: String,
     pub display_name: String,
+    pub password: String,
 }
 
 /// `POST /api/v1/auth/login`.
@@ -40,7 +59,13 @@ pub struct LoginRequest {
 // Hand-written so a password can never reach a log line through `{:?}`.
 impl std::fmt::Debug for RegisterRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegisterRequest")
+        f.debug_struct("RegisterRequest").field("site", &self.site).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for CompleteSignUpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompleteSignUpRequest")
             .field("site", &self.site)
             .field("display_name", &self.display_name)
             .finish_non_exhaustive()

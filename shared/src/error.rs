@@ -20,8 +20,6 @@ pub enum ErrorCode {
     Unauthenticated,
     /// Email or password is wrong (deliberately not saying which).
     InvalidCredentials,
-    /// An account with this email already exists on this site.
-    AccountExists,
     /// The new password is too easy to guess; the message says why.
     WeakPassword,
     /// The second-factor code is wrong, already used, or the challenge has ended.
@@ -58,7 +56,6 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidCredentials => "invalid_credentials",
-            Self::AccountExists => "account_exists",
             Self::WeakPassword => "weak_password",
             Self::InvalidMfaCode => "invalid_mfa_code",
             Self::Conflict => "conflict",
@@ -75,14 +72,13 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 18] = [
         Self::MalformedRequest,
         Self::UnsupportedMediaType,
         Self::ValidationFailed,
         Self::PayloadTooLarge,
         Self::Unauthenticated,
         Self::InvalidCredentials,
-        Self::AccountExists,
         Self::WeakPassword,
         Self::InvalidMfaCode,
         Self::Conflict,

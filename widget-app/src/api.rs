@@ -5,8 +5,8 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use palisade_protocol::auth::{
-    CSRF_HEADER, ChangePasswordRequest, ForgotPasswordRequest, LoginRequest, RegisterRequest, ResetPasswordRequest,
-    SessionList, SessionRequest, TokenResponse,
+    CSRF_HEADER, ChangePasswordRequest, CompleteSignUpRequest, ForgotPasswordRequest, LoginRequest, RegisterRequest,
+    ResetPasswordRequest, SessionList, SessionRequest, TokenResponse,
 };
 use palisade_protocol::limits::HISTORY_PAGE_DEFAULT;
 use palisade_protocol::messages::HistoryPage;
@@ -77,15 +77,27 @@ impl ApiError {
     }
 }
 
-pub async fn register(
+/// Asks for a sign-up link to `email` that opens `return_to`; the answer is the same whether
+/// or not the email has an account.
+pub async fn register(config: &Config, email: String, return_to: String) -> Result<(), ApiError> {
+    let body = RegisterRequest { site: config.site().clone(), email, return_to };
+    let request = base(Request::post(&config.api_url("/auth/register")), RequestCredentials::Omit)
+        .json(&body)
+        .map_err(|_| ApiError::Decode)?;
+    read_empty(request.send().await).await
+}
+
+/// Creates the account of a sign-up link and signs in; sets the refresh cookie.
+pub async fn complete_sign_up(
     config: &Config,
-    email: String,
-    password: String,
+    token: String,
     display_name: String,
+    password: String,
 ) -> Result<TokenResponse, ApiError> {
-    let body = RegisterRequest { site: config.site().clone(), email, password, display_name };
-    let request =
-        with_cookie(Request::post(&config.api_url("/auth/register"))).json(&body).map_err(|_| ApiError::Decode)?;
+    let body = CompleteSignUpRequest { site: config.site().clone(), token, display_name, password };
+    let request = with_cookie(Request::post(&config.api_url("/auth/register/complete")))
+        .json(&body)
+        .map_err(|_| ApiError::Decode)?;
     read(request.send().await).await
 }
 

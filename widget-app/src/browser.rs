@@ -112,28 +112,45 @@ pub async fn lock(name: &str) -> Option<LockGuard> {
     }
 }
 
-/// The host page's URL without its fragment: where a password-reset link should lead back to.
+/// The host page's URL without its fragment: where a mailed link should lead back to.
 pub fn page_url() -> Option<String> {
     let href = web_sys::window()?.location().href().ok()?;
     Some(href.split('#').next().unwrap_or_default().to_owned())
 }
 
-/// The token of a password-reset link (`#palisade-reset=<token>`) the page was opened with.
-/// The fragment is removed from the address bar and history at once, so the token does not
-/// linger where a later visitor of this browser, or a screenshot, could find it.
-pub fn take_reset_token() -> Option<String> {
+/// A link from one of our mails that opened this page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailLink {
+    /// `#palisade-reset=<token>`: choose a new password.
+    Reset(String),
+    /// `#palisade-sign-up=<token>`: finish creating an account.
+    SignUp(String),
+}
+
+/// The mailed link the page was opened with, if any. The fragment is removed from the address
+/// bar and history at once, so the token does not linger where a later visitor of this
+/// browser, or a screenshot, could find it.
+pub fn take_mail_link() -> Option<MailLink> {
     let window = web_sys::window()?;
     let hash = window.location().hash().ok()?;
-    let token = reset_token(&hash)?;
+    let link = mail_link(&hash)?;
     if let (Ok(history), Some(page)) = (window.history(), page_url()) {
         let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&page));
     }
-    Some(token)
+    Some(link)
 }
 
-fn reset_token(hash: &str) -> Option<String> {
-    let value = hash.strip_prefix('#')?.strip_prefix(palisade_protocol::auth::RESET_FRAGMENT)?.strip_prefix('=')?;
-    (!value.is_empty()).then(|| value.to_owned())
+fn mail_link(hash: &str) -> Option<MailLink> {
+    use palisade_protocol::auth::{RESET_FRAGMENT, SIGN_UP_FRAGMENT};
+    let (key, value) = hash.strip_prefix('#')?.split_once('=')?;
+    if value.is_empty() {
+        return None;
+    }
+    match key {
+        RESET_FRAGMENT => Some(MailLink::Reset(value.to_owned())),
+        SIGN_UP_FRAGMENT => Some(MailLink::SignUp(value.to_owned())),
+        _ => None,
+    }
 }
 
 /// Puts `text` on the clipboard (`navigator.clipboard.writeText`); false when the browser has
@@ -165,13 +182,16 @@ pub fn revoke_url(url: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::reset_token;
+    use super::{MailLink, mail_link};
 
     #[test]
     fn only_a_reset_fragment_carries_a_token() {
-        assert_eq!(reset_token("#palisade-reset=abc_12"), Some("abc_12".to_owned()));
-        assert_eq!(reset_token("#palisade-reset="), None);
-        assert_eq!(reset_token("#other=abc"), None);
-        assert_eq!(reset_token(""), None);
+        assert_eq!(mail_link("#palisade-reset=abc_12"), Some(MailLink::Reset("abc_12".to_owned())));
+        assert_eq!(mail_link("#palisade-sign-up=f00"), Some(MailLink::SignUp("f00".to_owned())));
+        assert_eq!(mail_link("#palisade-reset="), None);
+        assert_eq!(mail_link("#palisade-reset"), None);
+        assert_eq!(mail_link("#other=abc"), None);
+        assert_eq!(mail_link("#palisade-sign-upx=abc"), None);
+        assert_eq!(mail_link(""), None);
     }
 }

@@ -8,7 +8,6 @@ use palisade_protocol::limits::LimitError;
 pub fn for_code(code: ErrorCode, server_message: &str, retry_after: Option<u64>) -> String {
     let fixed = match code {
         ErrorCode::InvalidCredentials => "That email and password do not match an account here.",
-        ErrorCode::AccountExists => "An account with this email already exists. Try signing in instead.",
         ErrorCode::OriginNotAllowed => "Chat is not enabled for this website.",
         ErrorCode::Unauthenticated => "Your session has ended. Please sign in again.",
         ErrorCode::ServerBusy => "The chat is very busy right now. Please try again in a moment.",

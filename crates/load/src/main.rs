@@ -2,7 +2,10 @@
 //! measures message delivery (send to receive, through the server) for a while alone and for a
 //! while under a flood of password sign-ins, and prints sign-ins per second and latency
 //! percentiles for both. The server runs as its own process so the figures are the server's,
-//! not this tool's.
+//! not this tool's. With `--enumeration-probe N` it measures instead whether response times
+//! tell existing accounts from unknown emails (see `enumeration`).
+
+mod enumeration;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -13,8 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
+use palisade_protocol::auth::SIGN_UP_FRAGMENT;
 use palisade_protocol::ws::{ClientFrame, ServerFrame};
 use palisade_protocol::{ClientMessageId, RoomId};
+use palisade_smtp_sink::SmtpSink;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -29,6 +34,7 @@ struct Options {
     phase: Duration,
     flood_workers: usize,
     hash_concurrency: Option<usize>,
+    enumeration_probe: Option<usize>,
 }
 
 fn options() -> Result<Options> {
@@ -37,6 +43,7 @@ fn options() -> Result<Options> {
         phase: Duration::from_secs(10),
         flood_workers: 32,
         hash_concurrency: None,
+        enumeration_probe: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -46,11 +53,15 @@ fn options() -> Result<Options> {
             "--seconds" => options.phase = Duration::from_secs(value.parse()?),
             "--flood-workers" => options.flood_workers = value.parse()?,
             "--hash-concurrency" => options.hash_concurrency = Some(value.parse()?),
+            "--enumeration-probe" => options.enumeration_probe = Some(value.parse()?),
             other => bail!("unknown flag {other}"),
         }
     }
     if options.server_bin.as_os_str().is_empty() {
-        bail!("usage: palisade-load --server-bin PATH [--seconds 10] [--flood-workers 32] [--hash-concurrency N]");
+        bail!(
+            "usage: palisade-load --server-bin PATH [--seconds 10] [--flood-workers 32] [--hash-concurrency N] \
+             [--enumeration-probe N]"
+        );
     }
     Ok(options)
 }
@@ -58,6 +69,8 @@ fn options() -> Result<Options> {
 struct Server {
     child: Child,
     base: String,
+    /// Where the server's mail (the sign-up links) goes.
+    mail: SmtpSink,
     _data: tempfile::TempDir,
 }
 
@@ -68,8 +81,9 @@ impl Drop for Server {
     }
 }
 
-fn start_server(options: &Options) -> Result<Server> {
+async fn start_server(options: &Options) -> Result<Server> {
     let data = tempfile::tempdir()?;
+    let mail = SmtpSink::start().await?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let command = |args: &[&str]| {
         let mut command = Command::new(&options.server_bin);
@@ -79,6 +93,7 @@ fn start_server(options: &Options) -> Result<Server> {
             .env("PALISADE_LISTEN", format!("127.0.0.1:{port}"))
             .env("PALISADE_METRICS_LISTEN", "")
             .env("PALISADE_TLS__MODE", "none")
+            .env("PALISADE_SMTP_URL", mail.url())
             // The flood comes from one address; the per-address limit would stop it first.
             .env("PALISADE_AUTH_REQUESTS_PER_MINUTE", "1000000")
             .env("PALISADE_AUTH_BURST", "100000")
@@ -95,7 +110,7 @@ fn start_server(options: &Options) -> Result<Server> {
         bail!("site add failed: {}", String::from_utf8_lossy(&added.stderr));
     }
     let child = command(&["serve"]).stdout(Stdio::null()).spawn()?;
-    Ok(Server { child, base: format!("http://127.0.0.1:{port}"), _data: data })
+    Ok(Server { child, base: format!("http://127.0.0.1:{port}"), mail, _data: data })
 }
 
 async fn wait_healthy(http: &reqwest::Client, base: &str) -> Result<()> {
@@ -108,12 +123,23 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) -> Result<()> {
     bail!("the server did not come up")
 }
 
-async fn register(http: &reqwest::Client, base: &str, email: &str) -> Result<String> {
-    let body = json!({"site": SITE, "email": email, "password": PASSWORD, "display_name": "Load"});
+/// Signs a person up the way the widget does: asks for the link, reads it from the mail,
+/// finishes with it. Returns the access token.
+async fn register(http: &reqwest::Client, server: &Server, email: &str) -> Result<String> {
+    let base = &server.base;
+    let body = json!({"site": SITE, "email": email, "return_to": ORIGIN});
+    let asked = http.post(format!("{base}/api/v1/auth/register")).header("origin", ORIGIN).json(&body).send().await?;
+    if !asked.status().is_success() {
+        bail!("register {email}: {}", asked.status());
+    }
+    let mail = server.mail.wait_for_mail_to(email, 1).await.with_context(|| format!("no sign-up mail to {email}"))?;
+    let prefix = format!("{ORIGIN}#{SIGN_UP_FRAGMENT}=");
+    let link = mail.link(&prefix).with_context(|| format!("no sign-up link in the mail to {email}"))?;
+    let body = json!({"site": SITE, "token": &link[prefix.len()..], "display_name": "Load", "password": PASSWORD});
     let response =
-        http.post(format!("{base}/api/v1/auth/register")).header("origin", ORIGIN).json(&body).send().await?;
+        http.post(format!("{base}/api/v1/auth/register/complete")).header("origin", ORIGIN).json(&body).send().await?;
     if !response.status().is_success() {
-        bail!("register {email}: {}", response.status());
+        bail!("finishing the sign-up of {email}: {}", response.status());
     }
     let tokens: serde_json::Value = response.json().await?;
     tokens["access_token"].as_str().map(str::to_owned).context("no access token")
@@ -198,11 +224,14 @@ struct FloodCounts {
 #[tokio::main]
 async fn main() -> Result<()> {
     let options = options()?;
-    let server = start_server(&options)?;
+    let server = start_server(&options).await?;
     let http = reqwest::Client::new();
     wait_healthy(&http, &server.base).await?;
-    let sender_token = register(&http, &server.base, "sender@load.example").await?;
-    let receiver_token = register(&http, &server.base, "receiver@load.example").await?;
+    if let Some(accounts) = options.enumeration_probe {
+        return enumeration::run(&http, &server, accounts).await;
+    }
+    let sender_token = register(&http, &server, "sender@load.example").await?;
+    let receiver_token = register(&http, &server, "receiver@load.example").await?;
     let rooms: serde_json::Value =
         http.get(format!("{}/api/v1/rooms", server.base)).bearer_auth(&receiver_token).send().await?.json().await?;
     let room: RoomId = serde_json::from_value(rooms["rooms"][0]["id"].clone())?;
@@ -221,7 +250,7 @@ async fn main() -> Result<()> {
     let mut workers = Vec::new();
     for n in 0..options.flood_workers {
         let email = format!("flood{n}@load.example");
-        register(&http, &server.base, &email).await?;
+        register(&http, &server, &email).await?;
         let (http, base, flooding, counts) = (http.clone(), server.base.clone(), flooding.clone(), counts.clone());
         workers.push(tokio::spawn(async move {
             let body = json!({"site": SITE, "email": email, "password": PASSWORD});

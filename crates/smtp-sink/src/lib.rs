@@ -1,5 +1,6 @@
-//! A local SMTP sink: it accepts every message and keeps it for the test to read (the
-//! password-reset mail, say). The server's integration tests include this file too.
+//! A local SMTP sink: it accepts every message and keeps it for whoever started it to read (a
+//! test reading a sign-up link, the load tool signing its people up, the demo printing mail to
+//! the terminal). Loopback only; it is not a mail server.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,6 +14,14 @@ pub struct Mail {
     pub to: Vec<String>,
     /// Headers and body as sent, quoted-printable soft breaks and escapes undone.
     pub text: String,
+}
+
+impl Mail {
+    /// The first link in the message that starts with `prefix`, up to the next whitespace.
+    pub fn link(&self, prefix: &str) -> Option<String> {
+        let start = self.text.find(prefix)?;
+        Some(self.text[start..].chars().take_while(|c| !c.is_whitespace()).collect())
+    }
 }
 
 #[derive(Debug)]
@@ -43,6 +52,22 @@ impl SmtpSink {
 
     pub fn mails(&self) -> Vec<Mail> {
         self.mails.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The messages sent to `address`, oldest first.
+    pub fn mails_to(&self, address: &str) -> Vec<Mail> {
+        self.mails().into_iter().filter(|mail| mail.to.iter().any(|to| to == address)).collect()
+    }
+
+    /// Waits up to 10 s for the `nth` (1-based) message to `address`.
+    pub async fn wait_for_mail_to(&self, address: &str, nth: usize) -> Option<Mail> {
+        for _ in 0..200 {
+            if let Some(mail) = self.mails_to(address).into_iter().nth(nth.saturating_sub(1)) {
+                return Some(mail);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 
     /// Waits up to 10 s for at least `count` messages.
@@ -128,8 +153,17 @@ async fn session(stream: TcpStream, mails: Arc<Mutex<Vec<Mail>>>) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn quoted_printable_is_undone() {
-        assert_eq!(super::undo_quoted_printable("a=3Db=\r\nc ="), "a=bc =");
+        assert_eq!(undo_quoted_printable("a=3Db=\r\nc ="), "a=bc =");
+    }
+
+    #[test]
+    fn links_are_read_up_to_whitespace() {
+        let mail = Mail { to: vec![], text: "Open\r\nhttps://a.example/#x=1 within a day".into() };
+        assert_eq!(mail.link("https://a.example/").as_deref(), Some("https://a.example/#x=1"));
+        assert_eq!(mail.link("https://b.example/"), None);
     }
 }

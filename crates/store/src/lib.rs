@@ -14,6 +14,7 @@ pub mod password_resets;
 pub mod rooms;
 mod schema;
 pub mod sessions;
+pub mod sign_ups;
 pub mod sites;
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -141,6 +141,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sign_ups (token_hash) {
+        token_hash -> Text,
+        site_id -> Text,
+        user_id -> Text,
+        email_index -> Text,
+        email_sealed -> Binary,
+        email_key_id -> Integer,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(site_origins -> sites (site_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -163,7 +175,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_totp,
     recovery_codes,
     mfa_challenges,
-    password_resets
+    password_resets,
+    sign_ups
 );
 
 diesel::table! {

@@ -3,7 +3,7 @@
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
-use crate::schema::{messages, mfa_totp, users, vault_keys};
+use crate::schema::{messages, mfa_totp, sign_ups, users, vault_keys};
 use crate::{DbConnection, StoreError, ids, now_millis};
 
 /// A data key as persisted: only ever wrapped by the key-encryption key.
@@ -85,17 +85,24 @@ pub struct Usage {
     pub messages: u64,
     pub users: u64,
     pub totp_secrets: u64,
+    /// Emails of sign-ups not yet confirmed. They are not re-encrypted: they expire within a
+    /// day, which is all a key being retired has to wait for them.
+    pub sign_ups: u64,
 }
 
 impl std::fmt::Display for Usage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} messages, {} emails, {} TOTP secrets", self.messages, self.users, self.totp_secrets)
+        write!(
+            f,
+            "{} messages, {} emails, {} TOTP secrets, {} pending sign-ups",
+            self.messages, self.users, self.totp_secrets, self.sign_ups
+        )
     }
 }
 
 impl Usage {
     pub fn total(&self) -> u64 {
-        self.messages + self.users + self.totp_secrets
+        self.messages + self.users + self.totp_secrets + self.sign_ups
     }
 }
 
@@ -104,16 +111,28 @@ pub fn usage(conn: &mut DbConnection, id: u32) -> Result<Usage, StoreError> {
     let messages = messages::table.filter(messages::body_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
     let users = users::table.filter(users::email_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
     let totp = mfa_totp::table.filter(mfa_totp::secret_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
-    Ok(Usage { messages: messages.unsigned_abs(), users: users.unsigned_abs(), totp_secrets: totp.unsigned_abs() })
+    let sign_ups = sign_ups::table.filter(sign_ups::email_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
+    Ok(Usage {
+        messages: messages.unsigned_abs(),
+        users: users.unsigned_abs(),
+        totp_secrets: totp.unsigned_abs(),
+        sign_ups: sign_ups.unsigned_abs(),
+    })
 }
 
-/// How many stored values are sealed under any key but `active`: what re-encryption has left.
+/// How many stored values are sealed under any key but `active`: what re-encryption has left
+/// (pending sign-ups are left to expire instead).
 pub fn not_under(conn: &mut DbConnection, active: u32) -> Result<Usage, StoreError> {
     let active = ids::key_id_to_db(active)?;
     let messages = messages::table.filter(messages::body_key_id.ne(active)).select(count_star()).first::<i64>(conn)?;
     let users = users::table.filter(users::email_key_id.ne(active)).select(count_star()).first::<i64>(conn)?;
     let totp = mfa_totp::table.filter(mfa_totp::secret_key_id.ne(active)).select(count_star()).first::<i64>(conn)?;
-    Ok(Usage { messages: messages.unsigned_abs(), users: users.unsigned_abs(), totp_secrets: totp.unsigned_abs() })
+    Ok(Usage {
+        messages: messages.unsigned_abs(),
+        users: users.unsigned_abs(),
+        totp_secrets: totp.unsigned_abs(),
+        sign_ups: 0,
+    })
 }
 
 /// Whether no user exists yet: a missing blind-index key may then be created, not restored.

@@ -6,7 +6,7 @@ use palisade_protocol::{ClientMessageId, MessageId, RoomId, SitePublicId, UserId
 use palisade_store::messages::{self, Appended, Cursor, NewMessage};
 use palisade_store::test_support::TestDatabase;
 use palisade_store::vault_keys::{self, StoredKey, Usage};
-use palisade_store::{Sealed, Store, StoreError, rooms, sites, users};
+use palisade_store::{Sealed, Store, StoreError, rooms, sign_ups, sites, users};
 use uuid::Uuid;
 
 struct Fixture {
@@ -195,7 +195,7 @@ fn keys_rotate_atomically_and_usage_follows_re_encryption() {
     assert_eq!(states, [(1, "decrypt_only".to_owned()), (2, "active".to_owned())]);
     assert_eq!(
         f.store.with_connection(|c| vault_keys::not_under(c, 2)).unwrap(),
-        Usage { messages: 2, users: 1, totp_secrets: 0 }
+        Usage { messages: 2, users: 1, totp_secrets: 0, sign_ups: 0 }
     );
 
     let pending = f.store.with_connection(|c| messages::bodies_not_under(c, 2, None, 1)).unwrap();
@@ -210,12 +210,72 @@ fn keys_rotate_atomically_and_usage_follows_re_encryption() {
 
     assert_eq!(
         f.store.with_connection(|c| vault_keys::usage(c, 1)).unwrap(),
-        Usage { messages: 1, users: 0, totp_secrets: 0 }
+        Usage { messages: 1, users: 0, totp_secrets: 0, sign_ups: 0 }
     );
     assert_eq!(
         f.store.with_connection(|c| vault_keys::usage(c, 2)).unwrap(),
-        Usage { messages: 1, users: 1, totp_secrets: 0 }
+        Usage { messages: 1, users: 1, totp_secrets: 0, sign_ups: 0 }
     );
     assert_eq!(first.message().body.key_id, 1);
     assert!(matches!(f.store.with_connection(|c| vault_keys::set_state(c, 9, "retired")), Err(StoreError::NotFound)));
+}
+
+fn sign_up(f: &Fixture, token_hash: &'static str, email_index: &'static str, expires_at: i64) -> UserId {
+    let email = sealed(1, "sealed email");
+    let user_id = UserId(Uuid::new_v4());
+    let new = sign_ups::NewSignUp { token_hash, site_id: f.site.id, user_id, email_index, email: &email, expires_at };
+    f.store.with_connection(|c| sign_ups::create(c, &new)).unwrap();
+    user_id
+}
+
+fn account_for(f: &Fixture, user_id: UserId, email_index: &'static str) -> users::NewUser<'static> {
+    users::NewUser { id: user_id, ..new_user(f.site.id, email_index) }
+}
+
+#[test]
+fn a_sign_up_link_creates_the_account_once_and_spends_every_link_of_its_email() {
+    let f = fixture();
+    let now = palisade_store::now_millis();
+    let first = sign_up(&f, "link-1", "idx-grace", now + 60_000);
+    let second = sign_up(&f, "link-2", "idx-grace", now + 60_000);
+    assert_eq!(f.store.with_connection(|c| vault_keys::usage(c, 1)).unwrap().sign_ups, 2);
+    let found = f.store.with_connection(|c| sign_ups::find_live(c, &f.site.id, "link-2", now)).unwrap().unwrap();
+    assert_eq!((found.user_id, found.email_index.as_str()), (second, "idx-grace"));
+
+    let created =
+        f.store.with_connection(|c| sign_ups::complete(c, "link-2", &account_for(&f, second, "idx-grace"), now));
+    assert_eq!(created.unwrap().map(|u| u.id), Some(second));
+    // The other link of the same email is spent with it, and the used one cannot be used again.
+    for (token, user) in [("link-1", first), ("link-2", second)] {
+        let again = f.store.with_connection(|c| sign_ups::complete(c, token, &account_for(&f, user, "idx-grace"), now));
+        assert_eq!(again.unwrap(), None, "{token}");
+        assert!(f.store.with_connection(|c| sign_ups::find_live(c, &f.site.id, token, now)).unwrap().is_none());
+    }
+    assert_eq!(f.store.with_connection(|c| vault_keys::usage(c, 1)).unwrap().sign_ups, 0);
+}
+
+#[test]
+fn dead_foreign_and_already_taken_sign_up_links_create_nothing() {
+    let f = fixture();
+    let now = palisade_store::now_millis();
+    let expired = sign_up(&f, "expired", "idx-eve", now - 1);
+    let complete = |token: &'static str, user: UserId, index: &'static str| {
+        f.store.with_connection(|c| sign_ups::complete(c, token, &account_for(&f, user, index), now)).unwrap()
+    };
+    assert!(f.store.with_connection(|c| sign_ups::find_live(c, &f.site.id, "expired", now)).unwrap().is_none());
+    assert_eq!(complete("expired", expired, "idx-eve"), None);
+    assert_eq!(f.store.with_connection(|c| sign_ups::prune(c, now)).unwrap(), 1);
+
+    // Another site's link does not open this site's sign-up.
+    let other = f.store.with_connection(|c| sites::create(c, &"globex".parse().unwrap(), "Globex", &[])).unwrap();
+    let live = sign_up(&f, "live", "idx-eve", now + 60_000);
+    assert!(f.store.with_connection(|c| sign_ups::find_live(c, &other.id, "live", now)).unwrap().is_none());
+
+    // The email got an account some other way meanwhile: the link is spent, nothing is created
+    // or overwritten (on PostgreSQL, the refused insert must not doom the transaction either).
+    let taken = sign_up(&f, "taken", "idx-ada", now + 60_000);
+    assert_eq!(complete("taken", taken, "idx-ada"), None);
+    assert!(f.store.with_connection(|c| sign_ups::find_live(c, &f.site.id, "taken", now)).unwrap().is_none());
+    assert!(f.store.with_connection(|c| users::find(c, &f.site.id, &taken)).unwrap().is_none());
+    assert_eq!(complete("live", live, "idx-eve").map(|u| u.id), Some(live));
 }

@@ -2,7 +2,7 @@
 //! that the host page's strict CSP saw no violation.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use palisade_e2e::{Browser, testid};
+use palisade_e2e::{Browser, Stack, testid};
 use serde_json::json;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -35,21 +35,42 @@ pub async fn open_widget(browser: &Browser, page: Option<&str>) {
         .unwrap();
 }
 
-/// Fills in and sends the sign-up form, without waiting for what comes next.
-pub async fn submit_sign_up(browser: &Browser, email: &str, name: &str) {
-    if browser.eval(&format!("!({})", present("display-name"))).await.unwrap() == json!(true) {
+/// The link in the `nth` (1-based) mail to `email` that leads to the host page with
+/// `fragment` (`palisade-sign-up` or `palisade-reset`).
+pub async fn mailed_link(stack: &Stack, email: &str, nth: usize, fragment: &str) -> String {
+    let mail = stack.mail.wait_for_mail_to(email, nth).await.unwrap_or_else(|| panic!("no mail {nth} to {email}"));
+    let prefix = format!("{}#{fragment}=", stack.host_page_url);
+    mail.link(&prefix).unwrap_or_else(|| panic!("no {fragment} link in {}", mail.text))
+}
+
+/// Signs up in the widget up to the point where the account exists: asks for the link, opens
+/// it from the mail, chooses the name and password. Does not wait for what comes next.
+pub async fn submit_sign_up(stack: &Stack, browser: &Browser, email: &str, name: &str) {
+    // The form opens on signing in, which asks for a password; asking for a link does not.
+    if browser.eval(&present("password")).await.unwrap() == json!(true) {
         browser.click(&testid("auth-mode-toggle")).await.unwrap();
-        browser.wait_until(&present("display-name")).await.unwrap();
+        browser.wait_until(&format!("!({})", present("password"))).await.unwrap();
     }
+    let nth = stack.mail.mails_to(email).len() + 1;
     browser.type_into(&testid("email"), email).await.unwrap();
-    browser.type_into(&testid("password"), PASSWORD).await.unwrap();
-    browser.type_into(&testid("display-name"), name).await.unwrap();
     browser.click(&testid("auth-submit")).await.unwrap();
+    browser.wait_until(&present("auth-info")).await.unwrap();
+    let sent = browser.text(&testid("auth-info")).await.unwrap().unwrap();
+    assert!(sent.starts_with(&format!("We sent a link to {email}")), "{sent}");
+
+    let link = mailed_link(stack, email, nth, "palisade-sign-up").await;
+    browser.goto("about:blank").await.unwrap();
+    browser.goto(&link).await.unwrap();
+    browser.wait_until(&present("launcher")).await.unwrap();
+    browser.wait_until(&present("sign-up-submit")).await.unwrap();
+    browser.type_into(&testid("display-name"), name).await.unwrap();
+    browser.type_into(&testid("password"), PASSWORD).await.unwrap();
+    browser.click(&testid("sign-up-submit")).await.unwrap();
 }
 
 /// Signs up and waits for the chat's connection.
-pub async fn register(browser: &Browser, email: &str, name: &str) {
-    submit_sign_up(browser, email, name).await;
+pub async fn register(stack: &Stack, browser: &Browser, email: &str, name: &str) {
+    submit_sign_up(stack, browser, email, name).await;
     browser.wait_until(&connected()).await.unwrap();
 }
 

@@ -1,11 +1,11 @@
-//! Registration, password sign-in and password change.
+//! Password sign-in and password change.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use palisade_auth::{Verified, password_policy};
-use palisade_protocol::auth::{ChangePasswordRequest, LoginRequest, RegisterRequest, TokenResponse};
+use palisade_protocol::auth::{ChangePasswordRequest, LoginRequest, TokenResponse};
 use palisade_protocol::limits::{self, EMAIL_MAX, LimitError, PASSWORD_MAX};
 use palisade_protocol::{ErrorBody, ErrorCode, UserId};
-use palisade_store::{StoreError, mfa, sites, users};
+use palisade_store::{mfa, sites, users};
 
 use crate::app::AppState;
 use crate::audit::{AuditEvent, Client, Outcome};
@@ -14,7 +14,7 @@ use crate::extract::Caller;
 use crate::sessions::Issued;
 use crate::{origins, sign_in_throttle};
 
-async fn site_for(
+pub(crate) async fn site_for(
     state: &AppState,
     req: &HttpRequest,
     public_id: &palisade_protocol::SitePublicId,
@@ -24,80 +24,12 @@ async fn site_for(
     Ok(site)
 }
 
-fn signed_in(status: actix_web::http::StatusCode, issued: Issued) -> HttpResponse {
+pub(crate) fn signed_in(status: actix_web::http::StatusCode, issued: Issued) -> HttpResponse {
     HttpResponse::build(status).insert_header(issued.cookie).json(issued.response)
 }
 
-fn weak(error: password_policy::WeakPassword) -> ApiError {
+pub(crate) fn weak(error: password_policy::WeakPassword) -> ApiError {
     ApiError::new(ErrorCode::WeakPassword, error.0)
-}
-
-/// Creates an account on a site and signs the new person in.
-#[utoipa::path(
-    tag = "auth",
-    request_body = RegisterRequest,
-    responses(
-        (status = 201, body = TokenResponse, description = "signed in; sets the site's refresh cookie"),
-        (status = 400, body = ErrorBody, description = "malformed body"),
-        (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
-        (status = 404, body = ErrorBody, description = "no such site"),
-        (status = 409, body = ErrorBody, description = "account exists"),
-        (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "a value breaks a limit, or the password is guessable"),
-        (status = 429, body = ErrorBody, description = "too many attempts from this network"),
-        (status = 503, body = ErrorBody, description = "too many password hashes in progress"),
-    )
-)]
-#[post("/auth/register")]
-pub async fn register(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Json<RegisterRequest>,
-) -> Result<HttpResponse, ApiError> {
-    state.auth_limiter.check(&req)?;
-    let body = body.into_inner();
-    let site = site_for(&state, &req, &body.site).await?;
-    limits::check_email(&body.email)?;
-    limits::check_password(&body.password)?;
-    limits::check_display_name(&body.display_name)?;
-    password_policy::check(&body.password, &[&body.email, &body.display_name, &site.name]).map_err(weak)?;
-    let hash = state.passwords.hash(body.password).await?;
-    let id = UserId(uuid::Uuid::new_v4());
-    let email_index = state.sealer.email_index(&site.id, &body.email);
-    let email = state.sealer.seal_email(&id, &site.id, &body.email).map_err(ApiError::internal)?;
-    let (display_name, site_id) = (body.display_name, site.id);
-    let created = state
-        .store
-        .interact(move |conn| {
-            let new = users::NewUser {
-                id,
-                site_id,
-                email_index: &email_index,
-                email: &email,
-                display_name: &display_name,
-                password_hash: &hash,
-            };
-            users::create(conn, &new)
-        })
-        .await;
-    let user = match created {
-        Ok(user) => user,
-        Err(StoreError::EmailTaken) => {
-            return Err(ApiError::new(ErrorCode::AccountExists, "an account with this email already exists; sign in"));
-        }
-        Err(other) => return Err(other.into()),
-    };
-    let client = Client::of(&req);
-    state.audit.record(
-        AuditEvent::new("user_created", Outcome::Success)
-            .with_site(site.id)
-            .with_actor(user.id)
-            .with_client(client.clone()),
-    );
-    crate::sessions::end_presented(&state, &req, &site, "replaced_by_sign_in").await?;
-    let issued = crate::sessions::start(&state, user.id, &site, &client).await?;
-    Ok(signed_in(actix_web::http::StatusCode::CREATED, issued))
 }
 
 /// Signs in with email and password.

@@ -6,6 +6,7 @@ pub mod mfa;
 pub mod password_reset;
 pub mod rooms;
 pub mod sessions;
+pub mod sign_up;
 pub mod widget;
 
 use palisade_protocol::{ErrorCode, SitePublicId};

@@ -100,6 +100,11 @@ impl Sealer {
         self.seal(palisade_vault::normalize_email(email).as_bytes(), &email_aad(user, site))
     }
 
+    /// The email, or `None` when it does not open (which is audited, naming `table`).
+    pub fn open_email(&self, user: &UserId, site: &Uuid, sealed: &Sealed, table: &str) -> Option<String> {
+        String::from_utf8(self.open(sealed, &email_aad(user, site), table, user)?).ok()
+    }
+
     pub fn seal_totp_secret(&self, user: &UserId, secret: &TotpSecret) -> Result<Sealed, SealFailed> {
         self.seal(secret.expose_bytes(), &totp_secret_aad(user))
     }

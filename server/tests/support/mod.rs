@@ -2,18 +2,15 @@
 //! default, PostgreSQL with `PALISADE_TEST_DATABASE=postgres`), and clients that talk to it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-// One SMTP sink for both test suites; it lives with the e2e harness, which needs it as a library.
-#[path = "../../../e2e/src/smtp.rs"]
-pub mod smtp;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use palisade_protocol::auth::TokenResponse;
+use palisade_protocol::auth::{SIGN_UP_FRAGMENT, TokenResponse};
 use palisade_protocol::ws::{ClientFrame, ServerFrame};
 use palisade_server::Config;
 use palisade_server::config::{TlsConfig, TlsMode};
+use palisade_smtp_sink::SmtpSink;
 use palisade_store::test_support::TestDatabase;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -25,12 +22,18 @@ pub const OTHER_SITE: &str = "globex";
 pub const OTHER_ORIGIN: &str = "https://globex.example";
 pub const PASSWORD: &str = "correct horse battery staple";
 
+pub fn origin_of(site: &str) -> &'static str {
+    if site == OTHER_SITE { OTHER_ORIGIN } else { ORIGIN }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub metrics_addr: SocketAddr,
     pub base: String,
     pub http: reqwest::Client,
     pub config: Config,
+    /// Every mail the server sent (it is configured to send through this sink).
+    pub mail: SmtpSink,
     _db: TestDatabase,
     _data: tempfile::TempDir,
 }
@@ -80,7 +83,9 @@ impl TestApp {
     pub async fn spawn_configured(adjust: impl FnOnce(&mut Config)) -> Self {
         let db = TestDatabase::create();
         let data = tempfile::tempdir().unwrap();
+        let mail = SmtpSink::start().await.unwrap();
         let mut config = test_config(&db, data.path(), TlsMode::None);
+        config.smtp_url = Some(palisade_server::config::Secret::new(mail.url()));
         adjust(&mut config);
         add_sites(&config);
         let running = palisade_server::start(&config).unwrap();
@@ -89,7 +94,7 @@ impl TestApp {
         let (addr, base) = (running.addr, format!("{scheme}://{}", running.addr));
         tokio::spawn(running.run());
         let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
-        Self { addr, metrics_addr, base, http, config, _db: db, _data: data }
+        Self { addr, metrics_addr, base, http, config, mail, _db: db, _data: data }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -100,15 +105,48 @@ impl TestApp {
         self.http.post(self.url(path)).header("origin", ORIGIN).json(body).send().await.unwrap()
     }
 
-    pub async fn register(&self, site: &str, email: &str, name: &str) -> reqwest::Response {
-        let origin = if site == OTHER_SITE { OTHER_ORIGIN } else { ORIGIN };
+    /// Asks for a sign-up link (`POST /auth/register`) for `email`, as the widget on `site`'s
+    /// page does.
+    pub async fn ask_sign_up(&self, site: &str, email: &str) -> reqwest::Response {
+        let origin = origin_of(site);
         self.http
             .post(self.url("/api/v1/auth/register"))
             .header("origin", origin)
-            .json(&json!({"site": site, "email": email, "password": PASSWORD, "display_name": name}))
+            .json(&json!({"site": site, "email": email, "return_to": format!("{origin}/help")}))
             .send()
             .await
             .unwrap()
+    }
+
+    /// The token in the `nth` (1-based) mail to `email`, from its link to `site`'s page with
+    /// `fragment` (`SIGN_UP_FRAGMENT` or `RESET_FRAGMENT`); fails the test if that mail does
+    /// not come within 10 s or holds no such link.
+    pub async fn mailed_token(&self, site: &str, email: &str, nth: usize, fragment: &str) -> String {
+        let mail = self.mail.wait_for_mail_to(email, nth).await.unwrap_or_else(|| panic!("no mail {nth} to {email}"));
+        let prefix = format!("{}/help#{fragment}=", origin_of(site));
+        let link = mail.link(&prefix).unwrap_or_else(|| panic!("no {fragment} link in {}", mail.text));
+        link[prefix.len()..].to_owned()
+    }
+
+    /// Finishes a sign-up with the token from its link.
+    pub async fn complete_sign_up(&self, site: &str, token: &str, name: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/v1/auth/register/complete"))
+            .header("origin", origin_of(site))
+            .json(&json!({"site": site, "token": token, "display_name": name, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs a new person up the whole way (ask, read the mail, finish) and returns the answer
+    /// of the last step.
+    pub async fn register(&self, site: &str, email: &str, name: &str) -> reqwest::Response {
+        let nth = self.mail.mails_to(email).len() + 1;
+        let asked = self.ask_sign_up(site, email).await;
+        assert_eq!(asked.status(), 202, "{:?}", asked.text().await);
+        let token = self.mailed_token(site, email, nth, SIGN_UP_FRAGMENT).await;
+        self.complete_sign_up(site, &token, name, PASSWORD).await
     }
 
     /// Registers a person on the main test site and returns their access token.

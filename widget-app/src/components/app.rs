@@ -43,9 +43,9 @@ pub fn App(config: Config) -> impl IntoView {
             Screen::SignedOut
         }
     });
-    // A password-reset link opened this page: the panel opens on the new-password form.
-    let reset = RwSignal::new(browser::take_reset_token());
-    let open = RwSignal::new(reset.get_untracked().is_some());
+    // A mailed link opened this page: the panel opens on its form.
+    let link = RwSignal::new(browser::take_mail_link());
+    let open = RwSignal::new(link.get_untracked().is_some());
     let launcher = NodeRef::<html::Button>::new();
     let panel = NodeRef::<html::Section>::new();
 
@@ -94,7 +94,7 @@ pub fn App(config: Config) -> impl IntoView {
                             <p class="placeholder" role="status">"Connecting…"</p>
                         </div>
                     }.into_any(),
-                    Screen::SignedOut => safe_view! { <AuthForm chat on_close reset/> }.into_any(),
+                    Screen::SignedOut => safe_view! { <AuthForm chat on_close link/> }.into_any(),
                     Screen::SignedIn => safe_view! { <ChatView chat on_close/> }.into_any(),
                     Screen::MfaRequired => safe_view! { <MfaRequired chat on_close/> }.into_any(),
                 }}

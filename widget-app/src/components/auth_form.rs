@@ -1,6 +1,7 @@
-//! Sign in (with the second factor when the account has one) or create an account; ask for a
-//! password-reset link, or choose a new password with one. Limits are checked here first so people learn what is wrong
-//! before a round trip; the server checks them again because it must.
+//! Sign in (with the second factor when the account has one); ask for a sign-up link and finish
+//! creating the account with it; ask for a password-reset link, or choose a new password with
+//! one. Limits are checked here first so people learn what is wrong before a round trip; the
+//! server checks them again because it must.
 
 use leptos::ev::SubmitEvent;
 use leptos::html;
@@ -13,7 +14,7 @@ use palisade_protocol::limits::{
 
 use super::icons::CloseButton;
 use crate::api::{self, SignIn};
-use crate::browser;
+use crate::browser::{self, MailLink};
 use crate::chat::Chat;
 use crate::cooldown::{self, Cooldown};
 use crate::error_text;
@@ -21,7 +22,10 @@ use crate::error_text;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     SignIn,
+    /// Asking for a sign-up link by email.
     Register,
+    /// Choosing a name and password with the token from a sign-up link.
+    Finish,
     /// The password was right; the second factor is asked for.
     Code,
     /// Asking for a reset link by email.
@@ -30,10 +34,18 @@ enum Mode {
     Reset,
 }
 
-/// `reset` holds the token of the reset link the page was opened with, if any.
+/// `link` holds the mailed link the page was opened with, if any.
 #[component]
-pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<String>>) -> impl IntoView {
-    let mode = RwSignal::new(if reset.get_untracked().is_some() { Mode::Reset } else { Mode::SignIn });
+pub fn AuthForm(chat: Chat, on_close: Callback<()>, link: RwSignal<Option<MailLink>>) -> impl IntoView {
+    let mode = RwSignal::new(match link.get_untracked() {
+        Some(MailLink::Reset(_)) => Mode::Reset,
+        Some(MailLink::SignUp(_)) => Mode::Finish,
+        None => Mode::SignIn,
+    });
+    let link_token = move || match link.get_untracked() {
+        Some(MailLink::Reset(token) | MailLink::SignUp(token)) => token,
+        None => String::new(),
+    };
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());
@@ -65,8 +77,9 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<Strin
         let name = display_name.get_untracked().trim().to_owned();
         let entered = code.get_untracked().trim().to_owned();
         let checked = match current {
-            Mode::SignIn | Mode::Register => validate(current == Mode::Register, &email, &secret, &name),
-            Mode::Forgot => check_email(&email),
+            Mode::SignIn => validate_sign_in(&email, &secret),
+            Mode::Finish => check_password(&secret).and_then(|()| check_display_name(&name)),
+            Mode::Register | Mode::Forgot => check_email(&email),
             Mode::Reset => check_password(&secret),
             Mode::Code if entered.is_empty() => Err(LimitError::Empty { field: "code" }),
             Mode::Code => Ok(()),
@@ -79,9 +92,14 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<Strin
         info.set(None);
         busy.set(true);
         let config = chat.config();
+        let sent_to = email.clone();
         spawn_local(async move {
             let result = match current {
-                Mode::Register => api::register(&config, email, secret, name).await.map(SignIn::Done),
+                Mode::Register => {
+                    let page = browser::page_url().unwrap_or_default();
+                    api::register(&config, email, page).await.map(|()| SignIn::Nothing)
+                }
+                Mode::Finish => api::complete_sign_up(&config, link_token(), name, secret).await.map(SignIn::Done),
                 Mode::SignIn => api::login(&config, email, secret).await,
                 Mode::Code => {
                     let ticket = ticket.get_value().unwrap_or_default();
@@ -91,14 +109,12 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<Strin
                     let page = browser::page_url().unwrap_or_default();
                     api::forgot_password(&config, email, page).await.map(|()| SignIn::Nothing)
                 }
-                Mode::Reset => {
-                    let token = reset.get_untracked().unwrap_or_default();
-                    api::reset_password(&config, token, secret).await.map(|()| SignIn::Nothing)
-                }
+                Mode::Reset => api::reset_password(&config, link_token(), secret).await.map(|()| SignIn::Nothing),
             };
             let _ = busy.try_set(false);
             match (current, result) {
                 (_, Ok(SignIn::Done(token))) => {
+                    link.set(None);
                     password.set(String::new());
                     code.set(String::new());
                     ticket.set_value(None);
@@ -121,8 +137,11 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<Strin
                      It works for 30 minutes."
                         .to_owned(),
                 )),
+                (Mode::Register, Ok(SignIn::Nothing)) => info.set(Some(format!(
+                    "We sent a link to {sent_to}. Open it within 24 hours to choose your name and password."
+                ))),
                 (_, Ok(SignIn::Nothing)) => {
-                    reset.set(None);
+                    link.set(None);
                     password.set(String::new());
                     mode.set(Mode::SignIn);
                     info.set(Some("Your password has been changed. Sign in with the new one.".to_owned()));
@@ -137,13 +156,13 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<Strin
                 (Mode::Code, Err(err)) if err.code() == Some(ErrorCode::InvalidMfaCode) => {
                     error.set(Some("That code is not right, or was already used. Try the next one.".to_owned()));
                 }
-                (Mode::Reset, Err(err)) if err.code() == Some(ErrorCode::Unauthenticated) => {
+                (Mode::Reset | Mode::Finish, Err(err)) if err.code() == Some(ErrorCode::Unauthenticated) => {
                     error.set(Some("This link has expired or was already used. Ask for a new one.".to_owned()));
                 }
-                (Mode::Forgot, Err(err))
+                (Mode::Forgot | Mode::Register, Err(err))
                     if err.code() == Some(ErrorCode::ServerBusy) && err.retry_after().is_none() =>
                 {
-                    error.set(Some("Password reset by email is not available here.".to_owned()));
+                    error.set(Some("This chat cannot send email, so this is not available here.".to_owned()));
                 }
                 (_, Err(err)) => error.set(Some(cooldown.message_for(&err))),
             }
@@ -154,13 +173,14 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<Strin
     let title = move || match mode.get() {
         Mode::SignIn => "Sign in to chat",
         Mode::Register => "Create an account",
+        Mode::Finish => "Finish creating your account",
         Mode::Code => "Two-factor authentication",
         Mode::Forgot => "Forgot your password?",
         Mode::Reset => "Choose a new password",
     };
     let has_email = move || matches!(mode.get(), Mode::SignIn | Mode::Register | Mode::Forgot);
-    let has_password = move || matches!(mode.get(), Mode::SignIn | Mode::Register | Mode::Reset);
-    let new_password = move || matches!(mode.get(), Mode::Register | Mode::Reset);
+    let has_password = move || matches!(mode.get(), Mode::SignIn | Mode::Finish | Mode::Reset);
+    let new_password = move || matches!(mode.get(), Mode::Finish | Mode::Reset);
 
     safe_view! {
         <div class="view auth">
@@ -212,7 +232,7 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<Strin
                         </Show>
                     </div>
                 </Show>
-                <Show when=move || is(Mode::Register)>
+                <Show when=move || is(Mode::Finish)>
                     <div class="field">
                         <label for="palisade-display-name">"Display name"</label>
                         <input
@@ -252,6 +272,7 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<Strin
                     class="primary"
                     data-testid=move || match mode.get() {
                         Mode::SignIn | Mode::Register => "auth-submit",
+                        Mode::Finish => "sign-up-submit",
                         Mode::Code => "mfa-submit",
                         Mode::Forgot => "forgot-submit",
                         Mode::Reset => "reset-submit",
@@ -261,7 +282,8 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<Strin
                     {move || match (busy.get(), cooldown.left(), mode.get()) {
                         (true, _, _) => "Please wait…".to_owned(),
                         (false, left @ 1.., _) => cooldown::label(left),
-                        (false, 0, Mode::Register) => "Create account".to_owned(),
+                        (false, 0, Mode::Register) => "Email me a link".to_owned(),
+                        (false, 0, Mode::Finish) => "Create account".to_owned(),
                         (false, 0, Mode::SignIn | Mode::Code) => "Sign in".to_owned(),
                         (false, 0, Mode::Forgot) => "Send me a link".to_owned(),
                         (false, 0, Mode::Reset) => "Change password".to_owned(),
@@ -320,14 +342,11 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, reset: RwSignal<Option<Strin
     }
 }
 
-/// Registration checks every limit. Signing in checks only the shape: an existing password is
-/// whatever the rules were when it was chosen, and the server is the judge of it.
-fn validate(register: bool, email: &str, password: &str, name: &str) -> Result<(), LimitError> {
+/// Signing in checks only the shape: an existing password is whatever the rules were when it
+/// was chosen, and the server is the judge of it. (Choosing one checks every limit.)
+fn validate_sign_in(email: &str, password: &str) -> Result<(), LimitError> {
     check_email(email)?;
-    if register {
-        check_password(password)?;
-        check_display_name(name)
-    } else if password.is_empty() {
+    if password.is_empty() {
         Err(LimitError::Empty { field: "password" })
     } else if password.chars().count() > PASSWORD_MAX {
         Err(LimitError::TooLong { field: "password", max: PASSWORD_MAX })
@@ -341,12 +360,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn registration_checks_every_limit_sign_in_only_the_shape() {
-        assert!(validate(true, "a@b.example", "correct horse battery", "Ada").is_ok());
-        assert_eq!(validate(true, "nope", "correct horse battery", "Ada"), Err(LimitError::EmailShape));
-        assert!(matches!(validate(true, "a@b.example", "short", "Ada"), Err(LimitError::TooShort { .. })));
-        assert!(matches!(validate(true, "a@b.example", "correct horse battery", ""), Err(LimitError::Empty { .. })));
-        assert!(validate(false, "a@b.example", "short", "").is_ok());
-        assert_eq!(validate(false, "a@b.example", "", ""), Err(LimitError::Empty { field: "password" }));
+    fn sign_in_checks_only_the_shape() {
+        assert!(validate_sign_in("a@b.example", "short").is_ok());
+        assert_eq!(validate_sign_in("nope", "correct horse battery"), Err(LimitError::EmailShape));
+        assert_eq!(validate_sign_in("a@b.example", ""), Err(LimitError::Empty { field: "password" }));
+        let long = "p".repeat(PASSWORD_MAX + 1);
+        assert!(matches!(validate_sign_in("a@b.example", &long), Err(LimitError::TooLong { .. })));
     }
 }

@@ -1,0 +1,192 @@
+//! Creating an account, in two steps so that the answers reveal nothing about which emails
+//! have accounts: asking mails a link (or, when the email has an account already, a note
+//! saying so with a password-reset link), and only the link's holder, who has the mailbox,
+//! chooses the name and password and is signed in.
+
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use palisade_auth::{opaque_token, password_policy};
+use palisade_protocol::auth::{CompleteSignUpRequest, RegisterRequest, SIGN_UP_FRAGMENT, TokenResponse};
+use palisade_protocol::limits;
+use palisade_protocol::{ErrorBody, ErrorCode, UserId};
+use palisade_store::{sign_ups, users};
+
+use super::auth::{signed_in, site_for, weak};
+use crate::app::AppState;
+use crate::audit::{AuditEvent, Client, Outcome};
+use crate::error::ApiError;
+use crate::mail_links;
+
+/// A day: people do not always read their mail at once, and the link only ever creates an
+/// account that does not exist yet.
+const LINK_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// What asking led to, for the mail and the audit trail.
+enum Asked {
+    /// A sign-up link for a new account.
+    New(String),
+    /// The email has an account: a reset link to mail with the note.
+    Exists(UserId, String),
+    /// Nothing to mail: the address had its share of mail this hour.
+    Quiet(Option<UserId>),
+}
+
+/// Mails a link to finish creating the account (the same answer whether or not the email has
+/// one).
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 202, description = "a link is on its way to the email (the same answer whether or not it has an account)"),
+        (status = 400, body = ErrorBody, description = "malformed body"),
+        (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
+        (status = 404, body = ErrorBody, description = "no such site"),
+        (status = 422, body = ErrorBody, description = "not an email, or return_to is not on an allowed origin"),
+        (status = 429, body = ErrorBody, description = "too many attempts from this network"),
+        (status = 503, body = ErrorBody, description = "this server sends no mail"),
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth_limiter.check(&req)?;
+    let body = body.into_inner();
+    let site = site_for(&state, &req, &body.site).await?;
+    if !state.mailer.is_configured() {
+        return Err(ApiError::new(ErrorCode::ServerBusy, "sign-up by email is not set up on this server"));
+    }
+    limits::check_email(&body.email)?;
+    let page = mail_links::page_for(&body.return_to, &site)?;
+    let (site_id, index) = (site.id, state.sealer.email_index(&site.id, &body.email));
+    // Sealed whether or not it is needed, so both answers cost the same.
+    let new_id = UserId(uuid::Uuid::new_v4());
+    let email = state.sealer.seal_email(&new_id, &site.id, &body.email).map_err(ApiError::internal)?;
+    let may_mail = mail_links::may_mail(&state, &site, &index).await?;
+    let token = opaque_token::generate();
+    let expires_at = palisade_store::now_millis() + i64::try_from(LINK_TTL.as_millis()).unwrap_or(i64::MAX);
+    let outcome = state
+        .store
+        .interact(move |conn| {
+            let existing = users::find_credentials(conn, &site_id, &index)?.map(|c| c.user.id);
+            Ok(match (existing, may_mail) {
+                (existing, false) => Asked::Quiet(existing),
+                (Some(user), true) => Asked::Exists(user, super::password_reset::create_link(conn, &user, &page)?),
+                (None, true) => {
+                    let new = sign_ups::NewSignUp {
+                        token_hash: &token.hash,
+                        site_id,
+                        user_id: new_id,
+                        email_index: &index,
+                        email: &email,
+                        expires_at,
+                    };
+                    sign_ups::create(conn, &new)?;
+                    Asked::New(mail_links::link(&page, SIGN_UP_FRAGMENT, &token.token))
+                }
+            })
+        })
+        .await?;
+    let mut event =
+        AuditEvent::new("user_sign_up_requested", Outcome::Success).with_site(site.id).with_client(Client::of(&req));
+    let (site_name, to) = (&site.name, palisade_vault::normalize_email(&body.email));
+    match outcome {
+        Asked::New(link) => {
+            event = event.with_detail("account_found", false).with_detail("mailed", true);
+            let text = format!(
+                "Someone, probably you, asked to create a chat account on {site_name} with this email.\n\n\
+                 To choose your name and password, open this link within 24 hours:\n\n{link}\n\n\
+                 If it was not you, ignore this message; no account is created.\n"
+            );
+            state.mailer.send_later(&to, &format!("Finish creating your {site_name} chat account"), text);
+        }
+        Asked::Exists(user, link) => {
+            event = event.with_actor(user).with_detail("account_found", true).with_detail("mailed", true);
+            let text = format!(
+                "Someone, probably you, asked to create a chat account on {site_name} with this email. \
+                 You already have one: sign in with it.\n\n\
+                 If you forgot its password, open this link within 30 minutes to choose a new one:\n\n{link}\n\n\
+                 If it was not you, ignore this message; nothing changes.\n"
+            );
+            state.mailer.send_later(&to, &format!("You already have a {site_name} chat account"), text);
+        }
+        Asked::Quiet(user) => {
+            event = event.with_detail("account_found", user.is_some()).with_detail("mailed", false);
+            if let Some(user) = user {
+                event = event.with_actor(user);
+            }
+        }
+    }
+    state.audit.record(event);
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Creates the account of a sign-up link with the name and password chosen now, and signs the
+/// new person in.
+#[utoipa::path(
+    tag = "auth",
+    request_body = CompleteSignUpRequest,
+    responses(
+        (status = 201, body = TokenResponse, description = "created and signed in; sets the site's refresh cookie"),
+        (status = 401, body = ErrorBody, description = "the link is expired, used, or not a link at all"),
+        (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
+        (status = 422, body = ErrorBody, description = "a value breaks a limit, or the password is guessable"),
+        (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "too many password hashes in progress"),
+    )
+)]
+#[post("/auth/register/complete")]
+pub async fn complete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<CompleteSignUpRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth_limiter.check(&req)?;
+    let body = body.into_inner();
+    let site = site_for(&state, &req, &body.site).await?;
+    let dead = || {
+        ApiError::new(
+            ErrorCode::Unauthenticated,
+            "this sign-up link has expired or was already used; sign in, or ask for a new one",
+        )
+    };
+    let token = opaque_token::hash(&body.token).ok_or_else(dead)?;
+    limits::check_password(&body.password)?;
+    limits::check_display_name(&body.display_name)?;
+    let (site_id, now, lookup) = (site.id, palisade_store::now_millis(), token.clone());
+    let sign_up =
+        state.store.interact(move |conn| sign_ups::find_live(conn, &site_id, &lookup, now)).await?.ok_or_else(dead)?;
+    let email = state.sealer.open_email(&sign_up.user_id, &site.id, &sign_up.email, "sign_ups").ok_or_else(dead)?;
+    password_policy::check(&body.password, &[&email, &body.display_name, &site.name]).map_err(weak)?;
+    let hash = state.passwords.hash(body.password).await?;
+    let display_name = body.display_name;
+    let created = state
+        .store
+        .interact(move |conn| {
+            let new = users::NewUser {
+                id: sign_up.user_id,
+                site_id,
+                email_index: &sign_up.email_index,
+                email: &sign_up.email,
+                display_name: &display_name,
+                password_hash: &hash,
+            };
+            sign_ups::complete(conn, &token, &new, palisade_store::now_millis())
+        })
+        .await?;
+    let user = created.ok_or_else(dead)?;
+    let client = Client::of(&req);
+    state.audit.record(
+        AuditEvent::new("user_created", Outcome::Success)
+            .with_site(site.id)
+            .with_actor(user.id)
+            .with_client(client.clone())
+            .with_detail("via", "sign_up_link"),
+    );
+    crate::sessions::end_presented(&state, &req, &site, "replaced_by_sign_in").await?;
+    let issued = crate::sessions::start(&state, user.id, &site, &client).await?;
+    Ok(signed_in(actix_web::http::StatusCode::CREATED, issued))
+}
