@@ -393,6 +393,31 @@ mod tests {
         assert_eq!(keyring.open(&sealed, &aad()), Err(OpenError::UnknownKey { id: 77 }));
     }
 
+    /// Replays the crash input `crash-f52012d7` of the `vault_open` fuzz target: a value sealed
+    /// under key 3 by another keyring of the fuzzing process, offered to a keyring that also has
+    /// a key 3. Only the tag stands between them, and it must hold.
+    #[test]
+    fn a_value_sealed_by_another_keyring_with_the_same_key_ids_does_not_open() {
+        const SEALED_ELSEWHERE: &str = "01000000033f5220bc355e427755b4a999e7f97b36b85c635e929142c001b5f5e7d9d172f3b43126\
+                                        44eeaa460e948a1285dc98f20e5d1cb59f86";
+        let keyring_with_ids_1_to_3 = || {
+            let (mut keyring, _) = Keyring::initialize(kek(1), 1).unwrap();
+            keyring.rotate(2).unwrap();
+            keyring.rotate(3).unwrap();
+            keyring.retire(1).unwrap();
+            keyring
+        };
+        let keyring = keyring_with_ids_1_to_3();
+        let sealed_elsewhere = hex::decode(SEALED_ELSEWHERE).unwrap();
+        assert_eq!(sealed::dek_id_of(&sealed_elsewhere), Ok(3));
+        assert_eq!(keyring.open(&sealed_elsewhere, &aad()), Err(OpenError::Authentication));
+
+        let other = keyring_with_ids_1_to_3();
+        let sealed = other.seal(b"canary", &aad()).unwrap();
+        assert_eq!(&other.open(&sealed, &aad()).unwrap()[..], b"canary");
+        assert_eq!(keyring.open(&sealed, &aad()), Err(OpenError::Authentication));
+    }
+
     #[test]
     fn rewrap_moves_every_key_to_the_new_kek() {
         let (mut keyring, mut stored) = stored_keyring();

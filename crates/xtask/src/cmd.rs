@@ -135,26 +135,28 @@ impl Cmd {
         self.echo();
         let mut child =
             self.command.stdout(Stdio::piped()).spawn().with_context(|| format!("could not start `{}`", self.shown))?;
-        let mut lines = Vec::new();
-        if let Some(stdout) = child.stdout.take() {
-            let mut reader = BufReader::new(stdout);
-            let mut buf = Vec::new();
-            let mut out = std::io::stdout();
-            loop {
-                buf.clear();
-                let n = reader
-                    .read_until(b'\n', &mut buf)
-                    .with_context(|| format!("reading the output of `{}`", self.shown))?;
-                if n == 0 {
-                    break;
-                }
-                // print! (not a raw write) so that libtest captures it in our own tests.
-                let line = String::from_utf8_lossy(&buf);
-                print!("{line}");
-                let _ = out.flush();
-                lines.push(line.trim_end().to_owned());
-            }
-        }
+        let lines = match child.stdout.take() {
+            Some(stdout) => copy_lines(stdout, &self.shown, |_| true)?,
+            None => Vec::new(),
+        };
+        let status = child.wait().with_context(|| format!("waiting for `{}`", self.shown))?;
+        Ok((status, lines))
+    }
+
+    /// Like [`Cmd::run_tee`] for a program that reports on stderr (libFuzzer): stderr is copied
+    /// to our stdout, only the lines `show` accepts, and every line is kept.
+    pub fn run_tee_stderr(mut self, show: impl Fn(&str) -> bool) -> Result<(ExitStatus, Vec<String>)> {
+        self.echo();
+        let mut child = self
+            .command
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("could not start `{}`", self.shown))?;
+        let lines = match child.stderr.take() {
+            Some(stderr) => copy_lines(stderr, &self.shown, show)?,
+            None => Vec::new(),
+        };
         let status = child.wait().with_context(|| format!("waiting for `{}`", self.shown))?;
         Ok((status, lines))
     }
@@ -164,6 +166,30 @@ impl Cmd {
         self.echo();
         self.command.stdin(Stdio::null()).spawn().with_context(|| format!("could not start `{}`", self.shown))
     }
+}
+
+/// Copies a child's output to our stdout line by line (those `show` accepts) and keeps them all.
+fn copy_lines(output: impl std::io::Read, shown: &str, show: impl Fn(&str) -> bool) -> Result<Vec<String>> {
+    let mut reader = BufReader::new(output);
+    let mut lines = Vec::new();
+    let mut buf = Vec::new();
+    let mut out = std::io::stdout();
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf).with_context(|| format!("reading the output of `{shown}`"))?;
+        if n == 0 {
+            break;
+        }
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end();
+        if show(line) {
+            // print! (not a raw write) so that libtest captures it in our own tests.
+            println!("{line}");
+            let _ = out.flush();
+        }
+        lines.push(line.to_owned());
+    }
+    Ok(lines)
 }
 
 /// Shell-style quoting for display only.

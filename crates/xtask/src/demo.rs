@@ -14,7 +14,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::cmd::Cmd;
-use crate::{host_page, paths, setup, widget_build};
+use crate::{demo_mail, host_page, paths, setup, widget_build};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
@@ -119,8 +119,10 @@ fn wait_until_listening(server: &mut Server, port: u16) -> Result<()> {
     }
 }
 
-fn server_command(binary: &Path, options: Options, data_dir: &Path, dist: &Path) -> Cmd {
+fn server_command(binary: &Path, options: Options, data_dir: &Path, dist: &Path, smtp_url: &str) -> Cmd {
     Cmd::new(binary)
+        .env("PALISADE_SMTP_URL", smtp_url)
+        .env("PALISADE_MAIL_FROM", "Palisade demo <chat@localhost>")
         .env("PALISADE_DATA_DIR", data_dir)
         .env("PALISADE_LISTEN", format!("127.0.0.1:{}", options.port))
         .env("PALISADE_PUBLIC_URL", format!("https://localhost:{}", options.port))
@@ -147,14 +149,16 @@ pub fn run(options: Options) -> Result<()> {
     let listeners = bind_host_page(options.demo_port)?;
     let site = host_page::Site::new(&paths::root().join(paths::DEMO_DIR), &chat_origin)?;
 
-    server_command(&binary, options, &data_dir, &dist)
+    let smtp_url = demo_mail::start()?;
+    server_command(&binary, options, &data_dir, &dist, &smtp_url)
         .args(["site", "add", "demo", "--name", "Palisade demo"])
         .args(["--origin", &demo_origin, "--if-exists", "update"])
         .run()?;
 
     // From here on Ctrl-C must reach the loop below so that the server is stopped.
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("installing signal handlers")?;
-    let mut server = Server { child: server_command(&binary, options, &data_dir, &dist).arg("serve").spawn()? };
+    let mut server =
+        Server { child: server_command(&binary, options, &data_dir, &dist, &smtp_url).arg("serve").spawn()? };
     wait_until_listening(&mut server, options.port)?;
     for listener in listeners {
         let site = site.clone();
@@ -170,6 +174,7 @@ pub fn run(options: Options) -> Result<()> {
          {chat_origin}/healthz and accept it, then reload the demo page."
     );
     println!("  Data (SQLite database, keys, TLS certificate): {}", data_dir.display());
+    println!("  Mail the chat sends (sign-up and password-reset links) is printed here.");
     println!("  Ctrl-C to stop.");
     println!();
 

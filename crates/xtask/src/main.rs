@@ -5,19 +5,26 @@
 //!   local chat server.
 //! - `test`: everything CI checks; ends with `N passed, N failed`.
 //! - `deny`, `bundle-size`, `asvs`: single steps of `test`.
+//! - `fuzz [--seconds 60] [target]`: the cargo-fuzz targets, each for a bounded time (`test`
+//!   runs a short pass).
+//! - `sbom [--out path]`: the CycloneDX SBOM of the workspace (also checked by `test`).
 
 mod asvs;
 mod cmd;
 mod demo;
+mod demo_mail;
 mod deny;
+mod fuzz;
 mod host_page;
 mod paths;
+mod sbom;
 mod setup;
 mod sizes;
 mod test;
 mod tools;
 mod widget_build;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -31,7 +38,11 @@ commands:
   test                                    run everything CI checks
   deny                                    cargo deny (advisories, licenses, bans, sources)
   bundle-size                             the release widget build and its sizes
-  asvs                                    check SECURITY.md's ASVS table: every test it names exists";
+  asvs                                    check SECURITY.md's ASVS table: every test it names exists
+  fuzz [--seconds 60] [target]            run the fuzz targets (all, or one of: ws_frame, rest_bodies,
+                                          markup, access_token, vault_open) for N seconds each
+  sbom [--out target/sbom/palisade.cdx.json]
+                                          write the CycloneDX 1.5 SBOM of the workspace";
 
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
@@ -41,6 +52,8 @@ enum Command {
     Deny,
     BundleSize,
     Asvs,
+    Fuzz(fuzz::Options),
+    Sbom { out: Option<PathBuf> },
     Help,
 }
 
@@ -85,6 +98,19 @@ fn parse_args(args: &[String]) -> Result<Command> {
             }
             Ok(Command::Demo(options))
         }
+        "fuzz" => fuzz::Options::parse(rest).map(Command::Fuzz).map_err(|error| anyhow::anyhow!("{error}\n\n{USAGE}")),
+        "sbom" => {
+            let out = match rest {
+                [] => return Ok(Command::Sbom { out: None }),
+                [flag, path] if flag == "--out" => Some(path.as_str()),
+                [flag] => flag.strip_prefix("--out="),
+                _ => None,
+            };
+            match out.filter(|path| !path.is_empty()) {
+                Some(path) => Ok(Command::Sbom { out: Some(PathBuf::from(path)) }),
+                None => bail!("usage: cargo xtask sbom [--out path]\n\n{USAGE}"),
+            }
+        }
         "help" | "--help" | "-h" => Ok(Command::Help),
         _ => bail!("unknown command: {command}\n\n{USAGE}"),
     }
@@ -102,6 +128,8 @@ fn main() -> ExitCode {
             widget_build::ensure_release_build().and_then(|dist| sizes::report(&dist)).map(|()| true)
         }
         Command::Asvs => asvs::run().map(|()| true),
+        Command::Fuzz(options) => fuzz::run(&options).map(|()| true),
+        Command::Sbom { out } => sbom::run(out.as_deref()).map(|_| true),
         Command::Help => {
             println!("{USAGE}");
             Ok(true)
@@ -145,5 +173,25 @@ mod tests {
         assert!(parse(&["test", "extra"]).is_err());
         assert!(parse(&["asvs", "--fix"]).is_err());
         assert!(parse(&["deploy"]).is_err());
+    }
+
+    #[test]
+    fn parses_fuzz_and_sbom() {
+        assert_eq!(parse(&["fuzz"]).unwrap(), Command::Fuzz(fuzz::Options { seconds: 60, target: None }));
+        assert_eq!(
+            parse(&["fuzz", "--seconds", "20", "markup"]).unwrap(),
+            Command::Fuzz(fuzz::Options { seconds: 20, target: Some("markup".into()) })
+        );
+        assert_eq!(parse(&["fuzz", "--seconds=5"]).unwrap(), Command::Fuzz(fuzz::Options { seconds: 5, target: None }));
+        assert!(parse(&["fuzz", "--seconds"]).is_err());
+        assert!(parse(&["fuzz", "--seconds", "0"]).is_err());
+        assert!(parse(&["fuzz", "parser"]).is_err());
+        assert!(parse(&["fuzz", "--jobs", "2"]).is_err());
+        assert_eq!(parse(&["sbom"]).unwrap(), Command::Sbom { out: None });
+        assert_eq!(parse(&["sbom", "--out", "bom.json"]).unwrap(), Command::Sbom { out: Some("bom.json".into()) });
+        assert_eq!(parse(&["sbom", "--out=/tmp/b.json"]).unwrap(), Command::Sbom { out: Some("/tmp/b.json".into()) });
+        assert!(parse(&["sbom", "--out"]).is_err());
+        assert!(parse(&["sbom", "--out="]).is_err());
+        assert!(parse(&["sbom", "bom.json"]).is_err());
     }
 }

@@ -10,8 +10,8 @@ use crate::tools::{self, Apt, CargoTool, Status};
 pub struct Options {
     /// Chromium and chromedriver, for the e2e suite.
     pub browser: bool,
-    /// What only `cargo xtask test` uses: cargo-deny, and the brotli command for the size
-    /// report (the fallback, the brotli crate, is slow in an unoptimized build).
+    /// What only `cargo xtask test` uses: cargo-deny, cargo-fuzz, and the brotli command for
+    /// the size report (the fallback, the brotli crate, is slow in an unoptimized build).
     pub ci_tools: bool,
 }
 
@@ -50,6 +50,7 @@ pub fn run(options: Options) -> Result<()> {
     report("wasm-bindgen-cli", CargoTool::wasm_bindgen_cli().and_then(|tool| tool.ensure()));
     if options.ci_tools {
         report("cargo-deny", CargoTool::cargo_deny().ensure());
+        report("cargo-fuzz", CargoTool::cargo_fuzz().ensure());
     }
 
     if failed.is_empty() { Ok(()) } else { bail!("setup could not provide: {}", failed.join(", ")) }

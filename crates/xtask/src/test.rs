@@ -11,7 +11,7 @@ use anyhow::Result;
 
 use crate::cmd::{Cmd, which};
 use crate::setup;
-use crate::{asvs, deny, sizes, widget_build};
+use crate::{asvs, deny, fuzz, sbom, sizes, widget_build};
 
 /// Passed and failed tests announced by one `test result:` line of libtest, e.g.
 /// `test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; ...`.
@@ -75,6 +75,17 @@ impl Report {
         let ok = result.is_ok();
         self.finish(name, started, u64::from(ok), u64::from(!ok));
         result.ok()
+    }
+
+    /// A step that is several checks: it reports how many passed and failed; an error counts
+    /// as one failed check.
+    fn counted(&mut self, name: &'static str, step: impl FnOnce() -> Result<(u64, u64)>) {
+        let started = Self::start(name);
+        let (passed, failed) = step().unwrap_or_else(|error| {
+            println!("error: {error:#}");
+            (0, 1)
+        });
+        self.finish(name, started, passed, failed);
     }
 
     /// A check that failed without running, with the reason.
@@ -169,6 +180,8 @@ pub fn run() -> bool {
     report.check("setup", || setup::run(setup::Options::EVERYTHING));
     // Cheap, and it needs nothing built: every test SECURITY.md's ASVS table names must exist.
     report.check("ASVS table (SECURITY.md)", asvs::run);
+    // Also cheap: cargo metadata and Cargo.lock, validated as it is written.
+    report.check("SBOM (CycloneDX)", || sbom::run(None));
     report.check("cargo fmt --check", || Cmd::new("cargo").args(["fmt", "--all", "--check"]).run());
     report.check("clippy (native, all targets)", || {
         Cmd::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]).run()
@@ -196,6 +209,12 @@ pub fn run() -> bool {
         }
     }
     report.check("cargo deny", deny::run);
+    // Last: its build is the slowest to start cold (nightly, instrumented), and a short pass
+    // per target is a smoke test; `cargo xtask fuzz` runs longer.
+    report.counted("fuzz (short pass)", || {
+        let options = fuzz::Options { seconds: fuzz::CI_SECONDS, target: None };
+        fuzz::run_all(&options).map(|outcomes| fuzz::tally(&outcomes))
+    });
 
     report.print_summary();
     let (passed, failed) = report.totals();
@@ -262,6 +281,8 @@ mod tests {
             Cmd::new("printf").arg("test result: ok. 4 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n"),
         );
         report.cargo_test("failing build", Cmd::new("false"));
-        assert_eq!(report.totals(), (5, 3));
+        report.counted("targets", || Ok((4, 1)));
+        report.counted("targets not run", || -> Result<(u64, u64)> { anyhow::bail!("no nightly") });
+        assert_eq!(report.totals(), (9, 5));
     }
 }

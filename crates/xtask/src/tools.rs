@@ -16,6 +16,10 @@ pub const TRUNK_VERSION: &str = "0.22.0-beta.1";
 pub const CARGO_DENY_VERSION: &str = "0.20.2";
 /// The oldest cargo-deny that understands deny.toml.
 pub const CARGO_DENY_MIN_VERSION: &str = "0.18.0";
+/// The cargo-fuzz release installed when none is present.
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// The oldest cargo-fuzz whose `--sanitizer none` and corpus arguments `cargo xtask fuzz` uses.
+pub const CARGO_FUZZ_MIN_VERSION: &str = "0.12.0";
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Where `npm ci` remembers which package-lock.json it installed.
 const NPM_STAMP: &str = "node_modules/.palisade-npm-ci.stamp";
@@ -176,6 +180,15 @@ impl CargoTool {
             version_command: &["cargo", "deny", "--version"],
             wanted: Wanted::AtLeast(CARGO_DENY_MIN_VERSION.to_owned()),
             install_version: CARGO_DENY_VERSION.to_owned(),
+        }
+    }
+
+    pub fn cargo_fuzz() -> Self {
+        Self {
+            krate: "cargo-fuzz",
+            version_command: &["cargo", "fuzz", "--version"],
+            wanted: Wanted::AtLeast(CARGO_FUZZ_MIN_VERSION.to_owned()),
+            install_version: CARGO_FUZZ_VERSION.to_owned(),
         }
     }
 
