@@ -44,6 +44,16 @@ pub fn link(page: &str, fragment: &str, token: &str) -> String {
     format!("{page}#{fragment}={token}")
 }
 
+/// Runs `work` (finding the account, making the link, mailing it) after the request has been
+/// answered; a failure is logged, since nobody is waiting for it.
+pub fn after_answering(work: impl std::future::Future<Output = Result<(), ApiError>> + 'static) {
+    actix_web::rt::spawn(async move {
+        if let Err(error) = work.await {
+            tracing::error!(code = error.code.as_str(), message = %error.message, "sending a mailed link failed");
+        }
+    });
+}
+
 /// Counts a mail to the address with this blind index and says whether it may go. The caller
 /// answers the request the same either way.
 pub async fn may_mail(state: &AppState, site: &Site, email_index: &str) -> Result<bool, ApiError> {

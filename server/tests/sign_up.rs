@@ -40,7 +40,7 @@ async fn asking_answers_alike_for_new_and_existing_emails_and_only_the_mail_diff
     assert!(invite.text.contains("within 24 hours"), "{}", invite.text);
     assert_eq!(app.mailed_token(SITE, "grace@example.org", 1, SIGN_UP_FRAGMENT).await.len(), 64);
 
-    let asked = app.audit_events("user_sign_up_requested").await;
+    let asked = app.audit_events_at_least("user_sign_up_requested", 3).await;
     assert_eq!(asked.len(), 3, "Ada's own sign-up, and the two above");
     assert!(!format!("{asked:?}").contains("grace@example.org"), "the audit trail keeps no typed email");
 }
@@ -97,7 +97,7 @@ async fn one_address_gets_at_most_five_mails_an_hour() {
     app.mail.wait_for_mail_to("victim@example.org", 5).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(app.mail.mails_to("victim@example.org").len(), 5);
-    let asked = app.audit_events("user_sign_up_requested").await;
+    let asked = app.audit_events_at_least("user_sign_up_requested", 7).await;
     assert_eq!(asked.iter().filter(|event| detail(event)["mailed"] == false).count(), 2);
     // Other addresses are not held up by it.
     assert_eq!(app.register(SITE, "grace@example.org", "Grace").await.status(), 201);

@@ -1,7 +1,9 @@
 //! `--enumeration-probe N`: whether timing tells existing accounts from unknown emails. For N
 //! accounts and N unknown emails, each tried once (so the sign-in back-off never starts), it
-//! times a wrong-password sign-in, a sign-up request and a reset request, alternating existing
-//! and unknown so that drift affects both alike, and prints the medians side by side.
+//! times a wrong-password sign-in, a sign-up request and a reset request, rotating the order so
+//! that drift affects all alike, and prints the medians side by side. A second set of unknown
+//! emails measured the same way gives the noise floor: a difference no larger than the gap
+//! between two sets of unknown emails is not a signal.
 
 use std::time::{Duration, Instant};
 
@@ -63,24 +65,29 @@ pub async fn run(http: &reqwest::Client, server: &Server, accounts: usize) -> Re
         register(http, server, email).await?;
     }
     println!("palisade-load: enumeration probe, {accounts} existing and {accounts} unknown emails per request kind");
-    println!("{:<24} {:>16} {:>16} {:>12}", "", "existing p50", "unknown p50", "difference");
+    println!("{:<24} {:>14} {:>14} {:>12} {:>12}", "", "existing p50", "unknown p50", "difference", "noise floor");
     for (kind, probe) in PROBES.iter().enumerate() {
-        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        let mut series = [Vec::new(), Vec::new(), Vec::new()];
         for (n, email) in existing.iter().enumerate() {
-            let stranger = format!("stranger{kind}-{n}@load.example");
-            // Alternating which goes first keeps a warm-up or cache effect off one side.
-            if n % 2 == 0 {
-                known.push(timed(http, &server.base, probe, email).await?);
-                unknown.push(timed(http, &server.base, probe, &stranger).await?);
-            } else {
-                unknown.push(timed(http, &server.base, probe, &stranger).await?);
-                known.push(timed(http, &server.base, probe, email).await?);
+            let emails =
+                [email.clone(), format!("stranger{kind}-{n}@load.example"), format!("other{kind}-{n}@load.example")];
+            for turn in 0..3 {
+                let which = (n + turn) % 3;
+                series[which].push(timed(http, &server.base, probe, &emails[which]).await?);
             }
         }
-        known.sort();
-        unknown.sort();
-        let (a, b) = (percentile(&known, 50.0), percentile(&unknown, 50.0));
-        println!("{:<24} {:>13.2} ms {:>13.2} ms {:>+9.2} ms", probe.name, ms(a), ms(b), ms(a) - ms(b));
+        let [known, unknown, control] = series.map(|mut times| {
+            times.sort();
+            ms(percentile(&times, 50.0))
+        });
+        println!(
+            "{:<24} {:>11.2} ms {:>11.2} ms {:>+9.2} ms {:>9.2} ms",
+            probe.name,
+            known,
+            unknown,
+            known - unknown,
+            (unknown - control).abs()
+        );
     }
     Ok(())
 }

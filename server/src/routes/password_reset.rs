@@ -59,7 +59,21 @@ pub async fn forgot(
         return Err(LimitError::TooLong { field: "email", max: EMAIL_MAX }.into());
     }
     let page = mail_links::page_for(&body.return_to, &site)?;
-    let (site_id, index) = (site.id, state.sealer.email_index(&site.id, &body.email));
+    let client = Client::of(&req);
+    // Looked up and mailed after the answer, so its timing cannot tell whether the email has an
+    // account.
+    mail_links::after_answering(send_link(state.into_inner(), site, body.email, page, client));
+    Ok(HttpResponse::Accepted().finish())
+}
+
+async fn send_link(
+    state: std::sync::Arc<AppState>,
+    site: palisade_store::sites::Site,
+    typed_email: String,
+    page: String,
+    client: Client,
+) -> Result<(), ApiError> {
+    let (site_id, index) = (site.id, state.sealer.email_index(&site.id, &typed_email));
     let may_mail = mail_links::may_mail(&state, &site, &index).await?;
     let found = state
         .store
@@ -73,13 +87,13 @@ pub async fn forgot(
         .await?;
     let mut event = AuditEvent::new("authn_password_reset_requested", Outcome::Success)
         .with_site(site.id)
-        .with_client(Client::of(&req))
+        .with_client(client)
         .with_detail("account_found", found.is_some())
         .with_detail("mailed", found.as_ref().is_some_and(|(_, link)| link.is_some()));
     if let Some((user, link)) = found {
         event = event.with_actor(user);
         if let Some(link) = link {
-            let to = palisade_vault::normalize_email(&body.email);
+            let to = palisade_vault::normalize_email(&typed_email);
             let text = format!(
                 "Someone asked to reset the password of your {site_name} chat account.\n\n\
                  To choose a new password, open this link within 30 minutes:\n\n{link}\n\n\
@@ -90,7 +104,7 @@ pub async fn forgot(
         }
     }
     state.audit.record(event);
-    Ok(HttpResponse::Accepted().finish())
+    Ok(())
 }
 
 /// Sets a new password with the token from a reset link; every session of the account ends.

@@ -61,10 +61,23 @@ pub async fn register(
     }
     limits::check_email(&body.email)?;
     let page = mail_links::page_for(&body.return_to, &site)?;
-    let (site_id, index) = (site.id, state.sealer.email_index(&site.id, &body.email));
-    // Sealed whether or not it is needed, so both answers cost the same.
+    let client = Client::of(&req);
+    // The lookup, the link and the mail happen after the answer, so its timing cannot tell
+    // whether the email has an account.
+    mail_links::after_answering(send_link(state.into_inner(), site, body.email, page, client));
+    Ok(HttpResponse::Accepted().finish())
+}
+
+async fn send_link(
+    state: std::sync::Arc<AppState>,
+    site: palisade_store::sites::Site,
+    typed_email: String,
+    page: String,
+    client: Client,
+) -> Result<(), ApiError> {
+    let (site_id, index) = (site.id, state.sealer.email_index(&site.id, &typed_email));
     let new_id = UserId(uuid::Uuid::new_v4());
-    let email = state.sealer.seal_email(&new_id, &site.id, &body.email).map_err(ApiError::internal)?;
+    let email = state.sealer.seal_email(&new_id, &site.id, &typed_email).map_err(ApiError::internal)?;
     let may_mail = mail_links::may_mail(&state, &site, &index).await?;
     let token = opaque_token::generate();
     let expires_at = palisade_store::now_millis() + i64::try_from(LINK_TTL.as_millis()).unwrap_or(i64::MAX);
@@ -90,9 +103,8 @@ pub async fn register(
             })
         })
         .await?;
-    let mut event =
-        AuditEvent::new("user_sign_up_requested", Outcome::Success).with_site(site.id).with_client(Client::of(&req));
-    let (site_name, to) = (&site.name, palisade_vault::normalize_email(&body.email));
+    let mut event = AuditEvent::new("user_sign_up_requested", Outcome::Success).with_site(site.id).with_client(client);
+    let (site_name, to) = (&site.name, palisade_vault::normalize_email(&typed_email));
     match outcome {
         Asked::New(link) => {
             event = event.with_detail("account_found", false).with_detail("mailed", true);
@@ -121,7 +133,7 @@ pub async fn register(
         }
     }
     state.audit.record(event);
-    Ok(HttpResponse::Accepted().finish())
+    Ok(())
 }
 
 /// Creates the account of a sign-up link with the name and password chosen now, and signs the

@@ -212,13 +212,18 @@ impl TestApp {
     /// The audit events named `event`, newest first, waiting up to 5 s for at least one (the
     /// trail is written in the background).
     pub async fn audit_events(&self, event: &str) -> Vec<palisade_store::audit::AuditRecord> {
+        self.audit_events_at_least(event, 1).await
+    }
+
+    /// As [`TestApp::audit_events`], waiting for at least `count` of them.
+    pub async fn audit_events_at_least(&self, event: &str, count: usize) -> Vec<palisade_store::audit::AuditRecord> {
         let store = palisade_store::Store::open(self.config.database_url().expose(), 1).unwrap();
         let query =
             palisade_store::audit::AuditQuery { event: Some(event.to_owned()), limit: 100, ..Default::default() };
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         loop {
             let found = store.with_connection(|c| palisade_store::audit::query(c, &query)).unwrap();
-            if !found.is_empty() || std::time::Instant::now() > deadline {
+            if found.len() >= count || std::time::Instant::now() > deadline {
                 return found;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
