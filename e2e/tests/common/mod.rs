@@ -63,6 +63,11 @@ pub async fn submit_sign_up(stack: &Stack, browser: &Browser, email: &str, name:
     browser.goto(&link).await.unwrap();
     browser.wait_until(&present("launcher")).await.unwrap();
     browser.wait_until(&present("sign-up-submit")).await.unwrap();
+    assert_eq!(
+        browser.eval("location.href").await.unwrap(),
+        json!(stack.host_page_url),
+        "the token left the address bar"
+    );
     browser.type_into(&testid("display-name"), name).await.unwrap();
     browser.type_into(&testid("password"), PASSWORD).await.unwrap();
     browser.click(&testid("sign-up-submit")).await.unwrap();
