@@ -38,6 +38,7 @@ pub struct AppState {
     pub auth_limiter: IpLimiter,
     pub connect_limiter: IpLimiter,
     pub send_limiter: KeyedLimiter<palisade_protocol::UserId>,
+    pub api_limiter: KeyedLimiter<palisade_protocol::UserId>,
     pub mailer: Mailer,
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -149,6 +150,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         IpLimiter::new("ws_connect", config.ws_connects_per_minute, config.ws_connect_burst, Arc::clone(&metrics));
     let send_limiter =
         KeyedLimiter::new("message", config.messages_per_minute, config.message_burst, Arc::clone(&metrics));
+    let api_limiter = KeyedLimiter::new("api", config.api_requests_per_minute, config.api_burst, Arc::clone(&metrics));
     let mailer = Mailer::new(config)?;
     Ok(AppState {
         store,
@@ -162,6 +164,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         auth_limiter,
         connect_limiter,
         send_limiter,
+        api_limiter,
         mailer,
         trusted_proxies: config.trusted_proxies.clone(),
     })
@@ -198,6 +201,7 @@ fn spawn_housekeeping(state: Arc<AppState>) {
             state.auth_limiter.0.forget_idle();
             state.connect_limiter.0.forget_idle();
             state.send_limiter.forget_idle();
+            state.api_limiter.forget_idle();
             let now = palisade_store::now_millis();
             let keep = i64::try_from(KEEP_ENDED_SESSIONS.as_millis()).unwrap_or(i64::MAX);
             let window = i64::try_from(palisade_auth::throttle::WINDOW.as_millis()).unwrap_or(i64::MAX);

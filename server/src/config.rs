@@ -106,6 +106,11 @@ pub struct Config {
     /// the message, which the client retries later).
     pub messages_per_minute: std::num::NonZeroU32,
     pub message_burst: std::num::NonZeroU32,
+    /// Authenticated REST requests (room lists, history, sessions, MFA status…) one account
+    /// may make per minute, and at once: reads cost database work, and a stolen token should
+    /// not be able to page through everything at full speed.
+    pub api_requests_per_minute: std::num::NonZeroU32,
+    pub api_burst: std::num::NonZeroU32,
     /// Where password-reset mail goes out: `smtp://host:25`, `smtp://host:587?tls=required`
     /// or `smtps://user:password@host:465`. Unset: password reset by email is off (503).
     pub smtp_url: Option<Secret>,
@@ -144,6 +149,8 @@ impl Default for Config {
             ws_connect_burst: std::num::NonZeroU32::MIN.saturating_add(19),
             messages_per_minute: std::num::NonZeroU32::MIN.saturating_add(119),
             message_burst: std::num::NonZeroU32::MIN.saturating_add(29),
+            api_requests_per_minute: std::num::NonZeroU32::MIN.saturating_add(599),
+            api_burst: std::num::NonZeroU32::MIN.saturating_add(119),
             smtp_url: None,
             smtp_url_file: None,
             mail_from: "Palisade <no-reply@localhost>".into(),

@@ -67,6 +67,11 @@ async fn caller(req: &HttpRequest) -> Result<(Caller, bool), ApiError> {
         tracing::info!(event = "authn_token_invalid", "request with an invalid or expired access token");
         ApiError::unauthenticated()
     })?;
+    // Before the session lookup, so that a flood costs no database work.
+    state
+        .api_limiter
+        .check_key(&claims.sub)
+        .map_err(|wait| ApiError::rate_limited("too many requests from your account; wait and try again", wait))?;
     if let Some(session) = crate::sessions::live(state, &claims).await? {
         Ok((Caller(claims), session.mfa_pending))
     } else {

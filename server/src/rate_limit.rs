@@ -1,6 +1,6 @@
 //! Request limits (GCRA, via governor): per client address for the routes where guessing pays
 //! (sign-in, registration, MFA, reset, password change) and for opening WebSockets, per account
-//! for sending messages. Over a limit the client is told exactly how long to wait, and nobody
+//! for sending messages and for authenticated REST requests. Over a limit the client is told exactly how long to wait, and nobody
 //! else is slowed.
 
 use std::hash::Hash;
@@ -21,7 +21,7 @@ use crate::metrics::Metrics;
 pub struct KeyedLimiter<K: Hash + Eq + Clone> {
     limiter: DefaultKeyedRateLimiter<K>,
     clock: DefaultClock,
-    /// What the limit guards, for the metrics and the log (`auth`, `ws_connect`, `message`).
+    /// What the limit guards, for the metrics and the log (`auth`, `ws_connect`, `message`, `api`).
     class: &'static str,
     metrics: Arc<Metrics>,
 }

@@ -325,6 +325,28 @@ async fn too_many_auth_requests_from_one_address_are_slowed() {
     assert_eq!(attempt(&app, "p9@example.org", "whatever it is").await, (429, Some("10".into())));
 }
 
+#[tokio::test]
+async fn too_many_requests_from_one_account_are_slowed_and_nobody_else_is() {
+    let app = TestApp::spawn_configured(|config| {
+        config.api_requests_per_minute = std::num::NonZeroU32::new(6).unwrap();
+        config.api_burst = std::num::NonZeroU32::new(3).unwrap();
+    })
+    .await;
+    let ada = register(&app, "ada@example.org").await;
+    let grace = register(&app, "grace@example.org").await;
+    for _ in 0..3 {
+        assert_eq!(rooms_status(&app, &ada.access).await, 200);
+    }
+    let refused = app.get_authed("/api/v1/rooms", &ada.access).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers().get("retry-after").unwrap(), "10");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    // Another account, from the same address, is not held up.
+    assert_eq!(rooms_status(&app, &grace.access).await, 200);
+    assert!(app.metrics().await.contains(r#"palisade_rate_limited_total{class="api"} 1"#));
+}
+
 /// Runs `palisade-server user <action>` for an account of the test site.
 fn operator(app: &TestApp, action: &str, email: &str) -> (bool, String) {
     app.cli(&["user", action, "--site", SITE, "--email", email])
