@@ -1,11 +1,17 @@
 //! The links the server mails (sign-up, password reset): which pages they may lead to, and how
 //! often one address may be mailed at all.
 
+use std::future::Future;
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
 use palisade_auth::throttle;
+use palisade_protocol::ErrorCode;
 use palisade_store::login_throttle::{self, Key};
 use palisade_store::sites::Site;
 
 use crate::app::AppState;
+use crate::audit::Client;
 use crate::error::ApiError;
 
 const RETURN_TO_MAX: usize = 2048;
@@ -29,7 +35,7 @@ pub fn page_on_allowed_origin<'a>(return_to: &'a str, allowed: &[String]) -> Opt
 }
 
 /// The page a mailed link opens: `return_to` if the site allows its origin, or a refusal.
-pub fn page_for(return_to: &str, site: &Site) -> Result<String, ApiError> {
+fn page_for(return_to: &str, site: &Site) -> Result<String, ApiError> {
     page_on_allowed_origin(return_to, &site.allowed_origins).map(str::to_owned).ok_or_else(|| {
         ApiError::new(
             palisade_protocol::ErrorCode::ValidationFailed,
@@ -44,14 +50,52 @@ pub fn link(page: &str, fragment: &str, token: &str) -> String {
     format!("{page}#{fragment}={token}")
 }
 
-/// Runs `work` (finding the account, making the link, mailing it) after the request has been
-/// answered; a failure is logged, since nobody is waiting for it.
-pub fn after_answering(work: impl std::future::Future<Output = Result<(), ApiError>> + 'static) {
+/// A request to mail someone a link, checked and ready to be carried out.
+#[derive(Debug)]
+pub struct LinkRequest {
+    pub site: Site,
+    /// As the person typed it; mail goes to its normalized form.
+    pub typed_email: String,
+    /// The page the link opens.
+    pub page: String,
+    pub client: Client,
+}
+
+/// Checks what every mailed-link request needs (this server sends mail; `return_to` is on an
+/// origin the site allows). `feature` names what is unavailable without mail.
+pub fn accept(
+    state: &AppState,
+    req: &HttpRequest,
+    site: Site,
+    typed_email: String,
+    return_to: &str,
+    feature: &str,
+) -> Result<LinkRequest, ApiError> {
+    if !state.mailer.is_configured() {
+        return Err(ApiError::new(ErrorCode::ServerBusy, format!("{feature} by email is not set up on this server")));
+    }
+    let page = page_for(return_to, &site)?;
+    Ok(LinkRequest { site, typed_email, page, client: Client::of(req) })
+}
+
+/// Answers 202 now and runs `send` (finding the account, making the link, mailing it) after:
+/// the answer's content and timing are then the same whether or not the email has an account.
+/// A failure is logged, since nobody is waiting for it.
+pub fn answer_then<F>(
+    state: web::Data<AppState>,
+    request: LinkRequest,
+    send: impl FnOnce(Arc<AppState>, LinkRequest) -> F,
+) -> HttpResponse
+where
+    F: Future<Output = Result<(), ApiError>> + 'static,
+{
+    let work = send(state.into_inner(), request);
     actix_web::rt::spawn(async move {
         if let Err(error) = work.await {
             tracing::error!(code = error.code.as_str(), message = %error.message, "sending a mailed link failed");
         }
     });
+    HttpResponse::Accepted().finish()
 }
 
 /// Counts a mail to the address with this blind index and says whether it may go. The caller

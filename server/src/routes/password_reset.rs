@@ -52,27 +52,15 @@ pub async fn forgot(
     let body = body.into_inner();
     let site = super::site_by_public_id(&state, &body.site).await?;
     crate::origins::require_allowed(&req, &site.allowed_origins)?;
-    if !state.mailer.is_configured() {
-        return Err(ApiError::new(ErrorCode::ServerBusy, "password reset by email is not set up on this server"));
-    }
     if body.email.chars().count() > EMAIL_MAX {
         return Err(LimitError::TooLong { field: "email", max: EMAIL_MAX }.into());
     }
-    let page = mail_links::page_for(&body.return_to, &site)?;
-    let client = Client::of(&req);
-    // Looked up and mailed after the answer, so its timing cannot tell whether the email has an
-    // account.
-    mail_links::after_answering(send_link(state.into_inner(), site, body.email, page, client));
-    Ok(HttpResponse::Accepted().finish())
+    let request = mail_links::accept(&state, &req, site, body.email, &body.return_to, "password reset")?;
+    Ok(mail_links::answer_then(state, request, send_link))
 }
 
-async fn send_link(
-    state: std::sync::Arc<AppState>,
-    site: palisade_store::sites::Site,
-    typed_email: String,
-    page: String,
-    client: Client,
-) -> Result<(), ApiError> {
+async fn send_link(state: std::sync::Arc<AppState>, request: mail_links::LinkRequest) -> Result<(), ApiError> {
+    let mail_links::LinkRequest { site, typed_email, page, client } = request;
     let (site_id, index) = (site.id, state.sealer.email_index(&site.id, &typed_email));
     let may_mail = mail_links::may_mail(&state, &site, &index).await?;
     let found = state

@@ -56,25 +56,13 @@ pub async fn register(
     state.auth_limiter.check(&req)?;
     let body = body.into_inner();
     let site = site_for(&state, &req, &body.site).await?;
-    if !state.mailer.is_configured() {
-        return Err(ApiError::new(ErrorCode::ServerBusy, "sign-up by email is not set up on this server"));
-    }
     limits::check_email(&body.email)?;
-    let page = mail_links::page_for(&body.return_to, &site)?;
-    let client = Client::of(&req);
-    // The lookup, the link and the mail happen after the answer, so its timing cannot tell
-    // whether the email has an account.
-    mail_links::after_answering(send_link(state.into_inner(), site, body.email, page, client));
-    Ok(HttpResponse::Accepted().finish())
+    let request = mail_links::accept(&state, &req, site, body.email, &body.return_to, "sign-up")?;
+    Ok(mail_links::answer_then(state, request, send_link))
 }
 
-async fn send_link(
-    state: std::sync::Arc<AppState>,
-    site: palisade_store::sites::Site,
-    typed_email: String,
-    page: String,
-    client: Client,
-) -> Result<(), ApiError> {
+async fn send_link(state: std::sync::Arc<AppState>, request: mail_links::LinkRequest) -> Result<(), ApiError> {
+    let mail_links::LinkRequest { site, typed_email, page, client } = request;
     let (site_id, index) = (site.id, state.sealer.email_index(&site.id, &typed_email));
     let new_id = UserId(uuid::Uuid::new_v4());
     let email = state.sealer.seal_email(&new_id, &site.id, &typed_email).map_err(ApiError::internal)?;
