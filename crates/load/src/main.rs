@@ -133,9 +133,9 @@ async fn register(http: &reqwest::Client, server: &Server, email: &str) -> Resul
         bail!("register {email}: {}", asked.status());
     }
     let mail = server.mail.wait_for_mail_to(email, 1).await.with_context(|| format!("no sign-up mail to {email}"))?;
-    let prefix = format!("{ORIGIN}#{SIGN_UP_FRAGMENT}=");
-    let link = mail.link(&prefix).with_context(|| format!("no sign-up link in the mail to {email}"))?;
-    let body = json!({"site": SITE, "token": &link[prefix.len()..], "display_name": "Load", "password": PASSWORD});
+    let token =
+        mail.token(ORIGIN, SIGN_UP_FRAGMENT).with_context(|| format!("no sign-up link in the mail to {email}"))?;
+    let body = json!({"site": SITE, "token": token, "display_name": "Load", "password": PASSWORD});
     let response =
         http.post(format!("{base}/api/v1/auth/register/complete")).header("origin", ORIGIN).json(&body).send().await?;
     if !response.status().is_success() {

@@ -22,6 +22,13 @@ impl Mail {
         let start = self.text.find(prefix)?;
         Some(self.text[start..].chars().take_while(|c| !c.is_whitespace()).collect())
     }
+
+    /// The token of the first link to `page` carrying it as `#<fragment>=<token>`: how
+    /// Palisade's mailed links (sign-up, password reset) carry theirs.
+    pub fn token(&self, page: &str, fragment: &str) -> Option<String> {
+        let prefix = format!("{page}#{fragment}=");
+        self.link(&prefix).map(|link| link[prefix.len()..].to_owned())
+    }
 }
 
 #[derive(Debug)]
@@ -165,5 +172,7 @@ mod tests {
         let mail = Mail { to: vec![], text: "Open\r\nhttps://a.example/#x=1 within a day".into() };
         assert_eq!(mail.link("https://a.example/").as_deref(), Some("https://a.example/#x=1"));
         assert_eq!(mail.link("https://b.example/"), None);
+        assert_eq!(mail.token("https://a.example/", "x").as_deref(), Some("1"));
+        assert_eq!(mail.token("https://a.example/", "y"), None);
     }
 }

@@ -125,9 +125,8 @@ impl TestApp {
     /// not come within 10 s or holds no such link.
     pub async fn mailed_token(&self, site: &str, email: &str, nth: usize, fragment: &str) -> String {
         let mail = self.mail.wait_for_mail_to(email, nth).await.unwrap_or_else(|| panic!("no mail {nth} to {email}"));
-        let prefix = format!("{}/help#{fragment}=", origin_of(site));
-        let link = mail.link(&prefix).unwrap_or_else(|| panic!("no {fragment} link in {}", mail.text));
-        link[prefix.len()..].to_owned()
+        let page = format!("{}/help", origin_of(site));
+        mail.token(&page, fragment).unwrap_or_else(|| panic!("no {fragment} link in {}", mail.text))
     }
 
     /// Finishes a sign-up with the token from its link.
