@@ -8,8 +8,9 @@ use actix_cors::Cors;
 use actix_web::http::{Method, header};
 use actix_web::{App, HttpServer, web};
 use palisade_auth::{AccessTokens, PasswordHasher};
-use palisade_bus::Bus;
+use palisade_bus::{Bus, Presence};
 use palisade_store::Store;
+use palisade_store::group_commit::Appender;
 use palisade_vault::SigningKey;
 use thiserror::Error;
 use utoipa::OpenApi;
@@ -31,6 +32,9 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub tokens: AccessTokens,
     pub bus: Bus,
+    pub presence: Presence,
+    /// Where new messages are stored, in group commits.
+    pub appender: Appender,
     pub origins: OriginSet,
     pub sealer: Arc<Sealer>,
     pub audit: Audit,
@@ -70,6 +74,9 @@ const ORIGINS_REFRESH: Duration = Duration::from_secs(30);
 const PASSWORD_QUEUE_WAIT: Duration = Duration::from_secs(2);
 /// Room events buffered on the bus before a subscriber counts as lagging.
 const BUS_CAPACITY: usize = 1024;
+/// The most messages one group commit holds: enough to amortise a commit over many at load,
+/// few enough that one transaction stays short.
+const MESSAGE_BATCH: usize = 256;
 
 /// A started server: the API listener and, unless turned off, the metrics listener.
 pub struct Running {
@@ -153,10 +160,12 @@ fn state(config: &Config) -> Result<AppState, StartError> {
     let api_limiter = KeyedLimiter::new("api", config.api_requests_per_minute, config.api_burst, Arc::clone(&metrics));
     let mailer = Mailer::new(config)?;
     Ok(AppState {
+        appender: Appender::spawn(store.clone(), MESSAGE_BATCH),
         store,
         passwords,
         tokens,
         bus: Bus::new(BUS_CAPACITY),
+        presence: Presence::new(BUS_CAPACITY),
         origins,
         sealer,
         audit,
@@ -188,10 +197,40 @@ fn cors(origins: OriginSet) -> Cors {
         .max_age(600)
 }
 
-/// How often ended sessions, spent throttle counts and idle rate-limit entries are dropped.
+/// How often ended sessions, spent throttle counts, idle rate-limit entries and messages past
+/// their site's retention are dropped.
 const HOUSEKEEPING: Duration = Duration::from_secs(600);
 /// Ended sessions are kept this long so that a late replay of their tokens is still recognised.
 const KEEP_ENDED_SESSIONS: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// What one pass of [`prune_storage`] deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: usize,
+    pub throttles: usize,
+    /// Expired second-factor challenges, reset links and sign-up links.
+    pub challenges: usize,
+    pub messages: usize,
+}
+
+/// Deletes from storage, as of `now`, what has outlived its use: the storage half of the
+/// periodic housekeeping, public so that tests can run a pass at a time of their choosing.
+pub async fn prune_storage(store: &Store, now: i64) -> Result<Pruned, palisade_store::StoreError> {
+    let keep = i64::try_from(KEEP_ENDED_SESSIONS.as_millis()).unwrap_or(i64::MAX);
+    let window = i64::try_from(palisade_auth::throttle::WINDOW.as_millis()).unwrap_or(i64::MAX);
+    store
+        .interact(move |conn| {
+            Ok(Pruned {
+                sessions: palisade_store::sessions::prune(conn, now - keep)?,
+                throttles: palisade_store::login_throttle::prune(conn, now, window)?,
+                challenges: palisade_store::mfa::prune_challenges(conn, now)?
+                    + palisade_store::password_resets::prune(conn, now)?
+                    + palisade_store::sign_ups::prune(conn, now)?,
+                messages: palisade_store::sites::prune_past_retention(conn, now)?,
+            })
+        })
+        .await
+}
 
 fn spawn_housekeeping(state: Arc<AppState>) {
     tokio::spawn(async move {
@@ -202,24 +241,9 @@ fn spawn_housekeeping(state: Arc<AppState>) {
             state.connect_limiter.0.forget_idle();
             state.send_limiter.forget_idle();
             state.api_limiter.forget_idle();
-            let now = palisade_store::now_millis();
-            let keep = i64::try_from(KEEP_ENDED_SESSIONS.as_millis()).unwrap_or(i64::MAX);
-            let window = i64::try_from(palisade_auth::throttle::WINDOW.as_millis()).unwrap_or(i64::MAX);
-            let pruned = state
-                .store
-                .interact(move |conn| {
-                    Ok((
-                        palisade_store::sessions::prune(conn, now - keep)?,
-                        palisade_store::login_throttle::prune(conn, now, window)?,
-                        palisade_store::mfa::prune_challenges(conn, now)?
-                            + palisade_store::password_resets::prune(conn, now)?
-                            + palisade_store::sign_ups::prune(conn, now)?,
-                    ))
-                })
-                .await;
-            match pruned {
-                Ok((sessions, throttles, challenges)) => {
-                    tracing::debug!(sessions, throttles, challenges, "housekeeping done");
+            match prune_storage(&state.store, palisade_store::now_millis()).await {
+                Ok(Pruned { sessions, throttles, challenges, messages }) => {
+                    tracing::debug!(sessions, throttles, challenges, messages, "housekeeping done");
                 }
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
             }
@@ -306,8 +330,24 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
             .service(routes::mfa::regenerate_codes)
             .service(routes::password_reset::forgot)
             .service(routes::password_reset::reset)
+            .service(routes::sites::info)
             .service(routes::rooms::list)
-            .service(routes::rooms::history)
+            .service(routes::rooms::create)
+            .service(routes::rooms::start_direct)
+            .service(routes::rooms::start_support)
+            .service(routes::messages::history)
+            .service(routes::messages::edit)
+            .service(routes::messages::remove)
+            .service(routes::messages::versions)
+            .service(routes::room_members::join)
+            .service(routes::room_members::leave)
+            .service(routes::room_members::invite)
+            .service(routes::room_members::remove)
+            .service(routes::room_members::ban)
+            .service(routes::room_members::unban)
+            .service(routes::room_members::mark_read)
+            .service(routes::room_members::list)
+            .service(routes::presence::online)
             .service(ws::connect)
             .service(openapi::document),
     );

@@ -3,14 +3,28 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use palisade_protocol::SitePublicId;
 use palisade_protocol::roles::Role;
-use palisade_store::{Store, StoreError, sites};
+use palisade_protocol::sites::SignUpMode;
+use palisade_protocol::{SitePublicId, UserId};
+use palisade_store::sites::{self, Site, SiteChanges};
+use palisade_store::{Store, StoreError};
+use serde_json::json;
+use uuid::Uuid;
 
+use crate::audit::Audit;
 use crate::config::Config;
-use crate::origins;
+use crate::mail::{MailError, Mailer};
+use crate::metrics::Metrics;
+use crate::routes::sign_up;
+use crate::sealing::Sealer;
+use crate::{mail_links, origins};
+
+/// A century: any longer is keeping forever in all but name, and the bound keeps the retention
+/// arithmetic far from overflowing.
+const RETENTION_DAYS_MAX: i64 = 36_500;
 
 #[derive(Debug, Parser)]
 #[command(name = "palisade-server", version, about = "The Palisade chat server")]
@@ -45,7 +59,7 @@ enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 enum UserAction {
     /// Give the account a role on its site (owner, admin, moderator, member).
     Role {
@@ -58,6 +72,12 @@ enum UserAction {
     Disable,
     /// Allow sign-in again.
     Enable,
+    /// Mail the person a link to create their account, which works even on an invite-only site.
+    Invite {
+        /// The page with the widget that the link opens (default: the site's first origin).
+        #[arg(long)]
+        page: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,8 +116,35 @@ enum SiteCommand {
         #[arg(long, value_enum, default_value = "fail")]
         if_exists: IfExists,
     },
-    /// List sites and their allowed origins.
+    /// List sites: allowed origins, who may sign up, how long messages are kept.
     List,
+    /// Change a site's settings; what is not given stays as it is.
+    Update {
+        public_id: SitePublicId,
+        #[arg(long)]
+        name: Option<String>,
+        /// Replaces every allowed origin, each exactly scheme://host[:port]. Repeatable.
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// Who may create an account: open (anyone who asks), or invite-only (only the people
+        /// invited with `user invite`).
+        #[arg(long)]
+        sign_up: Option<SignUpMode>,
+        /// Delete messages once they are this many days old (1 to 36500).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=RETENTION_DAYS_MAX))]
+        retention_days: Option<u32>,
+        /// Keep messages forever, as a new site does.
+        #[arg(long, conflicts_with = "retention_days")]
+        keep_forever: bool,
+    },
+    /// Delete a site and everything of it: accounts, sessions, rooms, messages. Its audit trail
+    /// stays.
+    Remove {
+        public_id: SitePublicId,
+        /// The public id again, to show this is the site you mean to delete.
+        #[arg(long)]
+        confirm: String,
+    },
     /// Choose which roles must use a second factor (default: owner, admin, moderator). Such a
     /// person who signs in without one must set it up before doing anything else.
     MfaPolicy {
@@ -173,48 +220,165 @@ fn keys(config: &Config, command: KeysCommand) -> Result<(), String> {
 fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
     let store = open_store(config)?;
     let mut out = std::io::stdout().lock();
-    match command {
+    let line = match command {
         SiteCommand::Add { public_id, name, origins: allowed, if_exists } => {
-            for origin in &allowed {
-                origins::validate(origin)?;
-            }
-            let name = name.trim();
-            palisade_protocol::limits::check_display_name(name).map_err(|e| format!("site name: {e}"))?;
+            check_origins(&allowed)?;
+            let name = checked_name(&name)?;
             let created = store.with_connection(|c| sites::create(c, &public_id, name, &allowed));
-            let (site, verb) = match (created, if_exists) {
-                (Ok(site), _) => (site, "created"),
-                (Err(StoreError::SiteExists(_)), IfExists::Update) => (
-                    store
-                        .with_connection(|c| sites::update(c, &public_id, name, &allowed))
-                        .map_err(|e| e.to_string())?,
-                    "updated",
-                ),
+            let (site, verb, event) = match (created, if_exists) {
+                (Ok(site), _) => (site, "created", "sensitive_create"),
+                (Err(StoreError::SiteExists(_)), IfExists::Update) => {
+                    let changes =
+                        SiteChanges { name: Some(name.to_owned()), origins: Some(allowed), ..Default::default() };
+                    let site = store
+                        .with_connection(|c| sites::update(c, &public_id, &changes))
+                        .map_err(no_site(&public_id))?;
+                    (site, "updated", "sensitive_update")
+                }
                 (Err(StoreError::SiteExists(_)), IfExists::Fail) => {
                     return Err(format!("site {public_id} already exists (use --if-exists update to change it)"));
                 }
                 (Err(e), _) => return Err(e.to_string()),
             };
-            writeln!(out, "{verb} site {} ({}) allowing {}", site.public_id, site.name, site.allowed_origins.join(" "))
-                .map_err(|e| e.to_string())
+            let details = json!({"object": "site", "name": site.name, "origins": site.allowed_origins, "by": "cli"});
+            audit(&store, site.id, None, event, details)?;
+            format!("{verb} site {}", describe(&site))
         }
         SiteCommand::MfaPolicy { public_id, roles } => {
-            store.with_connection(|c| sites::set_mfa_required_roles(c, &public_id, &roles)).map_err(|e| match e {
-                StoreError::NotFound => format!("there is no site {public_id}"),
-                other => other.to_string(),
-            })?;
+            let site = store
+                .with_connection(|c| {
+                    sites::set_mfa_required_roles(c, &public_id, &roles)?;
+                    sites::find_by_public_id(c, &public_id)?.ok_or(StoreError::NotFound)
+                })
+                .map_err(no_site(&public_id))?;
             let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            audit(
+                &store,
+                site.id,
+                None,
+                "sensitive_update",
+                json!({"object": "site", "mfa_required_roles": names, "by": "cli"}),
+            )?;
             let who = if names.is_empty() { "nobody".to_owned() } else { names.join(", ") };
-            writeln!(out, "site {public_id}: a second factor is required of {who} (from their next sign-in)")
-                .map_err(|e| e.to_string())
+            format!("site {public_id}: a second factor is required of {who} (from their next sign-in)")
         }
         SiteCommand::List => {
-            for site in store.with_connection(sites::list).map_err(|e| e.to_string())? {
-                writeln!(out, "{}\t{}\t{}", site.public_id, site.name, site.allowed_origins.join(" "))
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok(())
+            let lines: Vec<String> = store
+                .with_connection(sites::list)
+                .map_err(|e| e.to_string())?
+                .iter()
+                .map(|site| {
+                    let origins = site.allowed_origins.join(" ");
+                    format!("{}\t{}\t{origins}\tsign-up {}\t{}", site.public_id, site.name, site.sign_up, kept(site))
+                })
+                .collect();
+            lines.join("\n")
         }
+        SiteCommand::Update { public_id, name, origins, sign_up, retention_days, keep_forever } => {
+            check_origins(&origins)?;
+            let changes = SiteChanges {
+                name: name.as_deref().map(checked_name).transpose()?.map(str::to_owned),
+                origins: (!origins.is_empty()).then_some(origins),
+                sign_up,
+                retention_days: if keep_forever { Some(None) } else { retention_days.map(Some) },
+            };
+            if changes == SiteChanges::default() {
+                return Err(
+                    "nothing to change: give --name, --origin, --sign-up, --retention-days or --keep-forever".into()
+                );
+            }
+            let site =
+                store.with_connection(|c| sites::update(c, &public_id, &changes)).map_err(no_site(&public_id))?;
+            // Only what changed; a null retention means kept forever from now on.
+            let mut details = json!({"object": "site", "by": "cli"});
+            let changed = [
+                ("name", changes.name.map(serde_json::Value::from)),
+                ("origins", changes.origins.map(serde_json::Value::from)),
+                ("sign_up", changes.sign_up.map(|mode| mode.as_str().into())),
+                ("retention_days", changes.retention_days.map(serde_json::Value::from)),
+            ];
+            for (key, value) in changed {
+                if let Some(value) = value {
+                    details[key] = value;
+                }
+            }
+            audit(&store, site.id, None, "sensitive_update", details)?;
+            format!("updated site {}", describe(&site))
+        }
+        SiteCommand::Remove { public_id, confirm } => {
+            if confirm != public_id.as_str() {
+                return Err(format!("--confirm must repeat the public id ({public_id}) exactly; nothing was removed"));
+            }
+            let removed = store.with_connection(|c| sites::remove(c, &public_id)).map_err(no_site(&public_id))?;
+            let sites::Removed { id, users, rooms, messages } = removed;
+            // The trail keeps the public id: nothing else will remember which site this was.
+            let details = json!({
+                "object": "site",
+                "public_id": public_id.as_str(),
+                "users": users,
+                "rooms": rooms,
+                "messages": messages,
+                "by": "cli",
+            });
+            audit(&store, id, None, "sensitive_delete", details)?;
+            format!(
+                "removed site {public_id}: {users} accounts, {rooms} rooms and {messages} messages; the audit trail stays"
+            )
+        }
+    };
+    writeln!(out, "{line}").map_err(|e| e.to_string())
+}
+
+fn check_origins(allowed: &[String]) -> Result<(), String> {
+    allowed.iter().try_for_each(|origin| origins::validate(origin))
+}
+
+fn checked_name(name: &str) -> Result<&str, String> {
+    let name = name.trim();
+    palisade_protocol::limits::check_display_name(name).map_err(|e| format!("site name: {e}"))?;
+    Ok(name)
+}
+
+/// Turns "not found" into the message an operator can act on.
+fn no_site(public_id: &SitePublicId) -> impl Fn(StoreError) -> String + '_ {
+    move |e| match e {
+        StoreError::NotFound => format!("there is no site {public_id}"),
+        other => other.to_string(),
     }
+}
+
+fn kept(site: &Site) -> String {
+    match site.retention_days {
+        None => "messages kept forever".to_owned(),
+        Some(days) => format!("messages kept {days} days"),
+    }
+}
+
+fn describe(site: &Site) -> String {
+    let origins = site.allowed_origins.join(" ");
+    format!("{} ({}) allowing {origins}; sign-up {}; {}", site.public_id, site.name, site.sign_up, kept(site))
+}
+
+/// Appends one event straight to the audit table: the CLI runs no background writer.
+fn audit(
+    store: &Store,
+    site: Uuid,
+    actor: Option<UserId>,
+    event: &str,
+    details: serde_json::Value,
+) -> Result<(), String> {
+    let record = palisade_store::audit::AuditRecord {
+        id: Uuid::now_v7(),
+        at: palisade_store::now_millis(),
+        event: event.into(),
+        outcome: "success".into(),
+        site_id: Some(site),
+        actor_id: actor.map(|a| a.0),
+        ip: None,
+        user_agent: None,
+        details: details.to_string(),
+    };
+    store.with_connection(|c| palisade_store::audit::append(c, &[record])).map_err(|e| e.to_string())
 }
 
 fn user(config: &Config, action: UserAction, site: Option<SitePublicId>, email: Option<String>) -> Result<(), String> {
@@ -248,6 +412,11 @@ fn user(config: &Config, action: UserAction, site: Option<SitePublicId>, email: 
             let details = serde_json::json!({"reason": "ended_by_operator", "sessions": ended, "by": "cli"});
             (user, "session_expired", details, format!("ended {ended} sessions; open sockets close within seconds"))
         }
+        UserAction::Invite { page } => {
+            let user = invite(config, &store, &site, &email, page.as_deref())?;
+            let details = serde_json::json!({"invited": true, "mailed": true, "by": "cli"});
+            (user, "user_sign_up_requested", details, "invitation mailed; its link works for 24 hours".to_owned())
+        }
         UserAction::Disable | UserAction::Enable => {
             let disable = matches!(action, UserAction::Disable);
             let user = store
@@ -259,18 +428,49 @@ fn user(config: &Config, action: UserAction, site: Option<SitePublicId>, email: 
             (user, "user_updated", serde_json::json!({"change": change, "by": "cli"}), line.to_owned())
         }
     };
-    // Straight into the audit table: the CLI runs no background writer. The email stays out.
-    let record = palisade_store::audit::AuditRecord {
-        id: uuid::Uuid::now_v7(),
-        at: now,
-        event: event.into(),
-        outcome: "success".into(),
-        site_id: Some(site.id),
-        actor_id: Some(user.0),
-        ip: None,
-        user_agent: None,
-        details: details.to_string(),
-    };
-    store.with_connection(|c| palisade_store::audit::append(c, &[record])).map_err(|e| e.to_string())?;
+    // The email stays out of the trail.
+    audit(&store, site.id, Some(user), event, details)?;
     writeln!(std::io::stdout().lock(), "{line}").map_err(|e| e.to_string())
+}
+
+/// Mails `email` a sign-up link that works even on an invite-only site, and returns the id the
+/// account will get (so the trail links the invitation to the account).
+fn invite(config: &Config, store: &Store, site: &Site, email: &str, page: Option<&str>) -> Result<UserId, String> {
+    palisade_protocol::limits::check_email(email).map_err(|e| e.to_string())?;
+    let page = match page {
+        Some(page) => page.to_owned(),
+        None => site.allowed_origins.first().map(|origin| format!("{origin}/")).ok_or_else(|| {
+            format!("site {} allows no origin, so there is no page for the link to open", site.public_id)
+        })?,
+    };
+    let page = mail_links::page_on_allowed_origin(&page, &site.allowed_origins)
+        .ok_or_else(|| format!("{page:?} is not a page on an origin site {} allows", site.public_id))?
+        .to_owned();
+    actix_web::rt::System::new().block_on(async {
+        let mailer = Mailer::new(config).map_err(|e| e.to_string())?;
+        if !mailer.is_configured() {
+            return Err(MailError::NotConfigured.to_string());
+        }
+        // Sealing never records anything, but the sealer wants somewhere to report a value that
+        // does not open.
+        let audit = Audit::spawn(store.clone(), Arc::new(Metrics::default()));
+        let sealer = Sealer::load(config, store, audit).map_err(|e| e.to_string())?;
+        let pending = sign_up::NewLink::new(&sealer, &site.id, email).map_err(|e| e.to_string())?;
+        let (site_id, index) = (site.id, pending.email_index.clone());
+        let link = store
+            .with_connection(|c| {
+                if palisade_store::users::find_credentials(c, &site_id, &index)?.is_some() {
+                    return Ok(None);
+                }
+                pending.store(c, site_id, &page, true).map(Some)
+            })
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!("site {} already has an account with that email; nothing was sent", site.public_id)
+            })?;
+        let (subject, text) = sign_up::link_mail(&site.name, &link, true);
+        let to = palisade_vault::normalize_email(email);
+        mailer.send(&to, &subject, text).await.map_err(|e| format!("the invitation was not mailed: {e}"))?;
+        Ok(pending.user_id)
+    })
 }

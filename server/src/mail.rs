@@ -1,5 +1,6 @@
-//! Outgoing mail (password-reset links), over SMTP with lettre. Sending happens in the
-//! background so that a request for an address with an account takes as long as one without.
+//! Outgoing mail (sign-up and password-reset links), over SMTP with lettre. Requests send in the
+//! background so that one for an address with an account takes as long as one without; operator
+//! commands wait, to say whether the mail went.
 
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -12,7 +13,22 @@ pub enum MailError {
     Url(String),
     #[error("mail_from is not a mailbox: {0}")]
     From(String),
+    #[error("this server sends no mail (smtp_url is not set)")]
+    NotConfigured,
+    // The address stays out of the message, as out of every log line.
+    #[error("the address is not one mail can be sent to")]
+    To,
+    #[error("could not build the message: {0}")]
+    Build(String),
+    #[error("sending failed: {0}")]
+    Send(String),
+    #[error("the mail server did not take the message within {} s", SEND_WAIT.as_secs())]
+    Timeout,
 }
+
+/// How long one message may take to hand over, so that a mail server that accepts connections
+/// and then says nothing cannot hold a command (or a pile of background tasks) forever.
+const SEND_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The configured mail transport, or none (then features that need mail answer 503).
 #[derive(Clone)]
@@ -47,27 +63,31 @@ impl Mailer {
         self.transport.is_some()
     }
 
-    /// Queues a plain-text message; failures are logged (never the body: it holds a link that
-    /// is a credential).
+    /// Sends a plain-text message and waits until the mail server took it. No error holds the
+    /// body: it holds a link that is a credential.
+    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), MailError> {
+        let transport = self.transport.as_ref().ok_or(MailError::NotConfigured)?;
+        let to: Mailbox = to.parse().map_err(|_| MailError::To)?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .body(body)
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        match tokio::time::timeout(SEND_WAIT, transport.send(message)).await {
+            Ok(sent) => sent.map(drop).map_err(|e| MailError::Send(e.to_string())),
+            Err(_) => Err(MailError::Timeout),
+        }
+    }
+
+    /// Queues a plain-text message (nothing, when no mail is configured); failures are logged.
     pub fn send_later(&self, to: &str, subject: &str, body: String) {
-        let Some(transport) = self.transport.clone() else { return };
-        let to: Mailbox = match to.parse() {
-            Ok(to) => to,
-            Err(error) => {
-                tracing::warn!(%error, "not sending mail to an address lettre cannot parse");
-                return;
-            }
-        };
-        let message = Message::builder().from(self.from.clone()).to(to).subject(subject).body(body);
-        let message = match message {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::error!(%error, "could not build a mail message");
-                return;
-            }
-        };
+        if !self.is_configured() {
+            return;
+        }
+        let (mailer, to, subject) = (self.clone(), to.to_owned(), subject.to_owned());
         tokio::spawn(async move {
-            if let Err(error) = transport.send(message).await {
+            if let Err(error) = mailer.send(&to, &subject, body).await {
                 tracing::error!(%error, "sending mail failed");
             }
         });

@@ -10,8 +10,11 @@ pub mod limits;
 pub mod markup;
 pub mod messages;
 pub mod mfa;
+pub mod permissions;
+pub mod presence;
 pub mod roles;
 pub mod rooms;
+pub mod sites;
 pub mod time;
 pub mod ws;
 

@@ -14,6 +14,7 @@ use palisade_protocol::mfa::{
     MfaChallenge, MfaStatus, MfaVerifyRequest, ReauthRequest, RecoveryCodes, TotpConfirmRequest, TotpEnrollment,
 };
 use palisade_protocol::rooms::RoomList;
+use palisade_protocol::sites::SiteInfo;
 use palisade_protocol::{ErrorBody, ErrorCode, RoomId, SessionId};
 use serde::de::DeserializeOwned;
 use web_sys::{ReferrerPolicy, RequestCredentials};
@@ -75,6 +76,12 @@ impl ApiError {
             Self::Decode => "The chat server sent an answer this widget does not understand.".to_owned(),
         }
     }
+}
+
+/// The site's name and whether it takes sign-ups.
+pub async fn site_info(config: &Config) -> Result<SiteInfo, ApiError> {
+    let path = format!("/sites/{}", config.site());
+    read(base(Request::get(&config.api_url(&path)), RequestCredentials::Omit).send().await).await
 }
 
 /// Asks for a sign-up link to `email` that opens `return_to`; the answer is the same whether

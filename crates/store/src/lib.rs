@@ -6,8 +6,10 @@
 pub mod audit;
 mod connection;
 mod error;
+pub mod group_commit;
 mod ids;
 pub mod login_throttle;
+pub mod members;
 pub mod messages;
 pub mod mfa;
 pub mod password_resets;

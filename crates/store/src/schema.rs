@@ -8,6 +8,8 @@ diesel::table! {
         name -> Text,
         created_at -> BigInt,
         mfa_required_roles -> Text,
+        sign_up -> Text,
+        retention_days -> Nullable<Integer>,
     }
 }
 
@@ -42,6 +44,18 @@ diesel::table! {
         is_default -> Bool,
         last_seq -> BigInt,
         created_at -> BigInt,
+        created_by -> Nullable<Text>,
+        direct_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    room_members (room_id, user_id) {
+        room_id -> Text,
+        user_id -> Text,
+        banned -> Bool,
+        read_seq -> BigInt,
+        joined_at -> BigInt,
     }
 }
 
@@ -55,6 +69,19 @@ diesel::table! {
         body_sealed -> Binary,
         body_key_id -> Integer,
         sent_at -> BigInt,
+        edited_at -> Nullable<BigInt>,
+        deleted_at -> Nullable<BigInt>,
+        deleted_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    message_edits (id) {
+        id -> Text,
+        message_id -> Text,
+        replaced_at -> BigInt,
+        body_sealed -> Binary,
+        body_key_id -> Integer,
     }
 }
 
@@ -150,6 +177,7 @@ diesel::table! {
         email_sealed -> Binary,
         email_key_id -> Integer,
         expires_at -> BigInt,
+        invited -> Bool,
     }
 }
 
@@ -160,13 +188,18 @@ diesel::joinable!(users -> sites (site_id));
 diesel::joinable!(rooms -> sites (site_id));
 diesel::joinable!(messages -> rooms (room_id));
 diesel::joinable!(messages -> users (author_id));
+diesel::joinable!(message_edits -> messages (message_id));
+diesel::joinable!(room_members -> rooms (room_id));
+diesel::joinable!(room_members -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sites,
     site_origins,
     users,
     rooms,
+    room_members,
     messages,
+    message_edits,
     vault_keys,
     audit_events,
     sessions,

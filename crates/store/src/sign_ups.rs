@@ -3,9 +3,10 @@
 
 use diesel::prelude::*;
 use palisade_protocol::UserId;
+use palisade_protocol::sites::SignUpMode;
 use uuid::Uuid;
 
-use crate::schema::sign_ups;
+use crate::schema::{sign_ups, sites};
 use crate::users::{self, NewUser, User};
 use crate::{DbConnection, Sealed, StoreError, ids};
 
@@ -19,6 +20,8 @@ pub struct NewSignUp<'a> {
     pub email_index: &'a str,
     pub email: &'a Sealed,
     pub expires_at: i64,
+    /// Sent by an operator rather than asked for: it still works on an invite-only site.
+    pub invited: bool,
 }
 
 /// A live sign-up, as its link finds it.
@@ -27,6 +30,7 @@ pub struct SignUp {
     pub user_id: UserId,
     pub email_index: String,
     pub email: Sealed,
+    pub invited: bool,
 }
 
 pub fn create(conn: &mut DbConnection, new: &NewSignUp<'_>) -> Result<(), StoreError> {
@@ -39,6 +43,7 @@ pub fn create(conn: &mut DbConnection, new: &NewSignUp<'_>) -> Result<(), StoreE
             sign_ups::email_sealed.eq(&new.email.bytes),
             sign_ups::email_key_id.eq(ids::key_id_to_db(new.email.key_id)?),
             sign_ups::expires_at.eq(new.expires_at),
+            sign_ups::invited.eq(new.invited),
         ))
         .execute(conn)?;
     Ok(())
@@ -55,23 +60,31 @@ pub fn find_live(
         .find(token_hash)
         .filter(sign_ups::site_id.eq(ids::to_text(site_id)))
         .filter(sign_ups::expires_at.gt(now))
-        .select((sign_ups::user_id, sign_ups::email_index, sign_ups::email_key_id, sign_ups::email_sealed))
-        .first::<(String, String, i32, Vec<u8>)>(conn)
+        .select((
+            sign_ups::user_id,
+            sign_ups::email_index,
+            sign_ups::email_key_id,
+            sign_ups::email_sealed,
+            sign_ups::invited,
+        ))
+        .first::<(String, String, i32, Vec<u8>, bool)>(conn)
         .optional()?
-        .map(|(user, email_index, key_id, bytes)| {
+        .map(|(user, email_index, key_id, bytes, invited)| {
             Ok(SignUp {
                 user_id: UserId(ids::parse(&user)?),
                 email_index,
                 email: Sealed { key_id: ids::key_id_from_db(key_id)?, bytes },
+                invited,
             })
         })
         .transpose()
 }
 
 /// Creates the account of the sign-up `token_hash`, if its link is still live, and spends every
-/// link mailed for that email on the site. `None` when the link is dead, or when the email got
-/// an account meanwhile (through another of its links): the link is then no use either way.
-/// Atomic: of two requests with one token, one wins.
+/// link mailed for that email on the site. `None` when the link is dead, when the email got an
+/// account meanwhile (through another of its links), or when the link was asked for and the
+/// site takes invited people only by now: the link is then no use either way.
+/// Atomic: of two requests with one token, one wins; a switch to invite-only wins over both.
 pub fn complete(
     conn: &mut DbConnection,
     token_hash: &str,
@@ -84,7 +97,11 @@ pub fn complete(
                 .find(token_hash)
                 .filter(sign_ups::site_id.eq(ids::to_text(&new.site_id)))
                 .filter(sign_ups::user_id.eq(ids::to_text(&new.id.0)))
-                .filter(sign_ups::expires_at.gt(now)),
+                .filter(sign_ups::expires_at.gt(now))
+                .filter(
+                    sign_ups::invited.or(sign_ups::site_id
+                        .eq_any(sites::table.filter(sites::sign_up.eq(SignUpMode::Open.as_str())).select(sites::id))),
+                ),
         )
         .execute(conn)?;
         if claimed == 0 {

@@ -1,11 +1,12 @@
-//! Sites (tenants) and the origins allowed to embed each.
+//! Sites (tenants): the origins allowed to embed each, and their settings.
 
 use diesel::prelude::*;
 use palisade_protocol::SitePublicId;
 use palisade_protocol::roles::Role;
+use palisade_protocol::sites::SignUpMode;
 use uuid::Uuid;
 
-use crate::schema::{site_origins, sites};
+use crate::schema::{messages, rooms as room_table, site_origins, sites, users};
 use crate::{DbConnection, StoreError, ids, now_millis, rooms};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +16,9 @@ pub struct Site {
     pub name: String,
     /// Exact `scheme://host[:port]` origins allowed to embed the widget.
     pub allowed_origins: Vec<String>,
+    pub sign_up: SignUpMode,
+    /// Messages older than this many days are deleted; `None` keeps them forever.
+    pub retention_days: Option<u32>,
 }
 
 #[derive(Queryable)]
@@ -22,7 +26,12 @@ struct SiteRow {
     id: String,
     public_id: String,
     name: String,
+    sign_up: String,
+    retention_days: Option<i32>,
 }
+
+type Columns = (sites::id, sites::public_id, sites::name, sites::sign_up, sites::retention_days);
+const COLUMNS: Columns = (sites::id, sites::public_id, sites::name, sites::sign_up, sites::retention_days);
 
 fn load(conn: &mut DbConnection, row: SiteRow) -> Result<Site, StoreError> {
     let allowed_origins = site_origins::table
@@ -35,23 +44,30 @@ fn load(conn: &mut DbConnection, row: SiteRow) -> Result<Site, StoreError> {
         public_id: row.public_id.parse().map_err(|e| StoreError::Corrupt(format!("site public id: {e}")))?,
         name: row.name,
         allowed_origins,
+        sign_up: row.sign_up.parse().map_err(|e| StoreError::Corrupt(format!("site sign-up mode: {e}")))?,
+        retention_days: row
+            .retention_days
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("negative site retention".into()))?,
     })
 }
 
 pub fn find_by_public_id(conn: &mut DbConnection, public_id: &SitePublicId) -> Result<Option<Site>, StoreError> {
     let row = sites::table
         .filter(sites::public_id.eq(public_id.as_str()))
-        .select((sites::id, sites::public_id, sites::name))
+        .select(COLUMNS)
         .first::<SiteRow>(conn)
         .optional()?;
     row.map(|row| load(conn, row)).transpose()
 }
 
+fn find_required(conn: &mut DbConnection, public_id: &SitePublicId) -> Result<Site, StoreError> {
+    find_by_public_id(conn, public_id)?.ok_or(StoreError::NotFound)
+}
+
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Site>, StoreError> {
-    let rows = sites::table
-        .select((sites::id, sites::public_id, sites::name))
-        .order(sites::public_id.asc())
-        .load::<SiteRow>(conn)?;
+    let rows = sites::table.select(COLUMNS).order(sites::public_id.asc()).load::<SiteRow>(conn)?;
     rows.into_iter().map(|row| load(conn, row)).collect()
 }
 
@@ -90,36 +106,73 @@ pub fn create(
             }
             other => other?,
         };
-        let origins = sorted(origins);
-        replace_origins(conn, &id_text, &origins)?;
+        replace_origins(conn, &id_text, &sorted(origins))?;
         rooms::create_default(conn, &id)?;
-        Ok(Site { id, public_id: public_id.clone(), name: name.to_owned(), allowed_origins: origins })
+        find_required(conn, public_id)
     })
 }
 
-/// Replaces the name and the allowed origins of an existing site.
-pub fn update(
-    conn: &mut DbConnection,
-    public_id: &SitePublicId,
-    name: &str,
-    origins: &[String],
-) -> Result<Site, StoreError> {
+/// What [`update`] changes; `None` leaves that setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteChanges {
+    pub name: Option<String>,
+    /// Replaces every allowed origin. Origins must already be validated by the caller.
+    pub origins: Option<Vec<String>>,
+    pub sign_up: Option<SignUpMode>,
+    /// `Some(None)` keeps messages forever.
+    pub retention_days: Option<Option<u32>>,
+}
+
+/// Changes the settings of an existing site and returns it as it is now.
+pub fn update(conn: &mut DbConnection, public_id: &SitePublicId, changes: &SiteChanges) -> Result<Site, StoreError> {
     conn.transaction(|conn| {
-        let id_text = sites::table
-            .filter(sites::public_id.eq(public_id.as_str()))
-            .select(sites::id)
-            .first::<String>(conn)
-            .optional()?
-            .ok_or(StoreError::NotFound)?;
-        diesel::update(sites::table.find(&id_text)).set(sites::name.eq(name)).execute(conn)?;
-        let origins = sorted(origins);
-        replace_origins(conn, &id_text, &origins)?;
-        Ok(Site {
-            id: ids::parse(&id_text)?,
-            public_id: public_id.clone(),
-            name: name.to_owned(),
-            allowed_origins: origins,
-        })
+        let id_text = find_required(conn, public_id).map(|site| ids::to_text(&site.id))?;
+        let row = sites::table.find(&id_text);
+        if let Some(name) = &changes.name {
+            diesel::update(row).set(sites::name.eq(name)).execute(conn)?;
+        }
+        if let Some(origins) = &changes.origins {
+            replace_origins(conn, &id_text, &sorted(origins))?;
+        }
+        if let Some(mode) = changes.sign_up {
+            diesel::update(row).set(sites::sign_up.eq(mode.as_str())).execute(conn)?;
+        }
+        if let Some(days) = changes.retention_days {
+            let days = days
+                .map(i32::try_from)
+                .transpose()
+                .map_err(|_| StoreError::Conflict("retention is out of range".into()))?;
+            diesel::update(row).set(sites::retention_days.eq(days)).execute(conn)?;
+        }
+        find_required(conn, public_id)
+    })
+}
+
+/// What a removed site had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removed {
+    pub id: Uuid,
+    pub users: i64,
+    pub rooms: i64,
+    pub messages: i64,
+}
+
+/// Deletes a site and, through the foreign keys' cascades, everything of it: origins, rooms,
+/// messages, accounts with their sessions and second factors, pending sign-ups and resets.
+/// The audit trail has no foreign keys and keeps its rows.
+pub fn remove(conn: &mut DbConnection, public_id: &SitePublicId) -> Result<Removed, StoreError> {
+    conn.transaction(|conn| {
+        let id = find_required(conn, public_id)?.id;
+        let id_text = ids::to_text(&id);
+        let site_rooms = room_table::table.filter(room_table::site_id.eq(&id_text)).select(room_table::id);
+        let removed = Removed {
+            id,
+            users: users::table.filter(users::site_id.eq(&id_text)).count().get_result(conn)?,
+            rooms: room_table::table.filter(room_table::site_id.eq(&id_text)).count().get_result(conn)?,
+            messages: messages::table.filter(messages::room_id.eq_any(site_rooms)).count().get_result(conn)?,
+        };
+        diesel::delete(sites::table.find(&id_text)).execute(conn)?;
+        Ok(removed)
     })
 }
 
@@ -165,4 +218,36 @@ pub fn set_mfa_required_roles(
 pub fn mfa_required_roles(conn: &mut DbConnection, site_id: &Uuid) -> Result<Vec<Role>, StoreError> {
     let text = sites::table.find(ids::to_text(site_id)).select(sites::mfa_required_roles).first::<String>(conn)?;
     roles_from_text(&text)
+}
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// Messages deleted per statement, so that deleting a long history never holds SQLite's write
+/// lock long enough to stall people sending messages.
+const PRUNE_BATCH: i64 = 1000;
+
+/// Deletes, as of `now`, the messages older than their site's retention. Rooms keep their
+/// `last_seq`, so sequence numbers are never reused: history just starts later.
+pub fn prune_past_retention(conn: &mut DbConnection, now: i64) -> Result<usize, StoreError> {
+    let policies = sites::table
+        .filter(sites::retention_days.is_not_null())
+        .select((sites::id, sites::retention_days))
+        .load::<(String, Option<i32>)>(conn)?;
+    let mut pruned = 0;
+    for (site, days) in policies.into_iter().filter_map(|(site, days)| Some((site, days?))) {
+        let cutoff = now.saturating_sub(i64::from(days).saturating_mul(DAY_MS));
+        loop {
+            let site_rooms = room_table::table.filter(room_table::site_id.eq(&site)).select(room_table::id);
+            let batch = messages::table
+                .filter(messages::room_id.eq_any(site_rooms))
+                .filter(messages::sent_at.lt(cutoff))
+                .select(messages::id)
+                .limit(PRUNE_BATCH)
+                .load::<String>(conn)?;
+            pruned += diesel::delete(messages::table.filter(messages::id.eq_any(&batch))).execute(conn)?;
+            if i64::try_from(batch.len()).unwrap_or(i64::MAX) < PRUNE_BATCH {
+                break;
+            }
+        }
+    }
+    Ok(pruned)
 }

@@ -23,7 +23,7 @@ fn fixture() -> Fixture {
     let site_id: SitePublicId = "acme".parse().unwrap();
     let site =
         store.with_connection(|c| sites::create(c, &site_id, "Acme", &["https://acme.example".to_owned()])).unwrap();
-    let room = store.with_connection(|c| rooms::list_for_site(c, &site.id)).unwrap()[0].id;
+    let room = store.with_connection(|c| rooms::default_of(c, &site.id)).unwrap().id;
     let author = store.with_connection(|c| users::create(c, &new_user(site.id, "idx-ada"))).unwrap();
     Fixture { _db: db, store, site, room, author }
 }
@@ -63,9 +63,9 @@ fn a_new_site_has_its_origins_and_a_default_room() {
     let f = fixture();
     let found = f.store.with_connection(|c| sites::find_by_public_id(c, &f.site.public_id)).unwrap().unwrap();
     assert_eq!(found.allowed_origins, vec!["https://acme.example".to_owned()]);
-    let rooms = f.store.with_connection(|c| rooms::list_for_site(c, &f.site.id)).unwrap();
-    assert_eq!(rooms.len(), 1);
-    assert_eq!(rooms[0].name, rooms::DEFAULT_ROOM_NAME);
+    let general = f.store.with_connection(|c| rooms::default_of(c, &f.site.id)).unwrap();
+    assert_eq!(general.name, rooms::DEFAULT_ROOM_NAME);
+    assert_eq!(general.kind, palisade_protocol::rooms::RoomKind::Channel);
 }
 
 #[test]
@@ -76,7 +76,8 @@ fn site_ids_are_unique_and_update_replaces_origins() {
     let updated = f
         .store
         .with_connection(|c| {
-            sites::update(c, &f.site.public_id, "Acme Inc", &["https://b.example".into(), "https://a.example".into()])
+            let origins = vec!["https://b.example".into(), "https://a.example".into()];
+            sites::update(c, &f.site.public_id, &sites::SiteChanges { origins: Some(origins), ..Default::default() })
         })
         .unwrap();
     assert_eq!(updated.allowed_origins, vec!["https://a.example".to_owned(), "https://b.example".to_owned()]);
@@ -195,7 +196,7 @@ fn keys_rotate_atomically_and_usage_follows_re_encryption() {
     assert_eq!(states, [(1, "decrypt_only".to_owned()), (2, "active".to_owned())]);
     assert_eq!(
         f.store.with_connection(|c| vault_keys::not_under(c, 2)).unwrap(),
-        Usage { messages: 2, users: 1, totp_secrets: 0, sign_ups: 0 }
+        Usage { messages: 2, message_versions: 0, users: 1, totp_secrets: 0, sign_ups: 0 }
     );
 
     let pending = f.store.with_connection(|c| messages::bodies_not_under(c, 2, None, 1)).unwrap();
@@ -210,11 +211,11 @@ fn keys_rotate_atomically_and_usage_follows_re_encryption() {
 
     assert_eq!(
         f.store.with_connection(|c| vault_keys::usage(c, 1)).unwrap(),
-        Usage { messages: 1, users: 0, totp_secrets: 0, sign_ups: 0 }
+        Usage { messages: 1, message_versions: 0, users: 0, totp_secrets: 0, sign_ups: 0 }
     );
     assert_eq!(
         f.store.with_connection(|c| vault_keys::usage(c, 2)).unwrap(),
-        Usage { messages: 1, users: 1, totp_secrets: 0, sign_ups: 0 }
+        Usage { messages: 1, message_versions: 0, users: 1, totp_secrets: 0, sign_ups: 0 }
     );
     assert_eq!(first.message().body.key_id, 1);
     assert!(matches!(f.store.with_connection(|c| vault_keys::set_state(c, 9, "retired")), Err(StoreError::NotFound)));
@@ -223,7 +224,15 @@ fn keys_rotate_atomically_and_usage_follows_re_encryption() {
 fn sign_up(f: &Fixture, token_hash: &'static str, email_index: &'static str, expires_at: i64) -> UserId {
     let email = sealed(1, "sealed email");
     let user_id = UserId(Uuid::new_v4());
-    let new = sign_ups::NewSignUp { token_hash, site_id: f.site.id, user_id, email_index, email: &email, expires_at };
+    let new = sign_ups::NewSignUp {
+        token_hash,
+        site_id: f.site.id,
+        user_id,
+        email_index,
+        email: &email,
+        expires_at,
+        invited: false,
+    };
     f.store.with_connection(|c| sign_ups::create(c, &new)).unwrap();
     user_id
 }
@@ -278,4 +287,76 @@ fn dead_foreign_and_already_taken_sign_up_links_create_nothing() {
     assert!(f.store.with_connection(|c| sign_ups::find_live(c, &f.site.id, "taken", now)).unwrap().is_none());
     assert!(f.store.with_connection(|c| users::find(c, &f.site.id, &taken)).unwrap().is_none());
     assert_eq!(complete("live", live, "idx-eve").map(|u| u.id), Some(live));
+}
+
+fn bob(f: &Fixture) -> UserId {
+    f.store.with_connection(|c| users::create(c, &new_user(f.site.id, "idx-bob"))).unwrap().id
+}
+
+#[test]
+fn one_pair_of_people_gets_one_direct_room_from_either_side() {
+    let f = fixture();
+    let (ada, bob) = (f.author.id, bob(&f));
+    let (room, created) = f.store.with_connection(|c| rooms::find_or_create_direct(c, &f.site.id, &ada, &bob)).unwrap();
+    assert!(created);
+    let (again, created) =
+        f.store.with_connection(|c| rooms::find_or_create_direct(c, &f.site.id, &bob, &ada)).unwrap();
+    assert!(!created);
+    assert_eq!(again.id, room.id);
+    let people = f.store.with_connection(|c| palisade_store::members::list(c, &room.id)).unwrap();
+    assert_eq!(people.len(), 2);
+}
+
+#[test]
+fn a_ban_outlives_leaving_and_joining() {
+    let f = fixture();
+    let bob = bob(&f);
+    let room = f.room;
+    f.store.with_connection(|c| palisade_store::members::ban(c, &room, &bob)).unwrap();
+    assert!(!f.store.with_connection(|c| palisade_store::members::remove(c, &room, &bob)).unwrap());
+    assert!(!f.store.with_connection(|c| palisade_store::members::join(c, &room, &bob)).unwrap());
+    let row = f.store.with_connection(|c| palisade_store::members::membership(c, &room, &bob)).unwrap().unwrap();
+    assert!(row.banned);
+    assert_eq!(f.store.with_connection(|c| palisade_store::members::mark_read(c, &room, &bob, 1)).unwrap(), None);
+    assert!(f.store.with_connection(|c| palisade_store::members::unban(c, &room, &bob)).unwrap());
+    assert!(f.store.with_connection(|c| palisade_store::members::join(c, &room, &bob)).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_arriving_together_share_commits_and_each_gets_its_own_answer() {
+    use palisade_store::group_commit::{Appender, QueuedMessage};
+    let f = fixture();
+    let appender = Appender::spawn(f.store.clone(), 64);
+    let queued = |room: RoomId, client_id: ClientMessageId| QueuedMessage {
+        id: MessageId(Uuid::new_v4()),
+        room,
+        author: f.author.id,
+        author_name: "Ada".into(),
+        client_id,
+        body: sealed(1, "hello"),
+    };
+    let retried = new_client_id();
+    let mut sends = tokio::task::JoinSet::new();
+    for n in 0..100 {
+        let client_id = if n % 50 == 0 { retried } else { new_client_id() };
+        let (appender, message) = (appender.clone(), queued(f.room, client_id));
+        sends.spawn(async move { appender.append(message).await });
+    }
+    let nowhere = queued(RoomId(Uuid::new_v4()), new_client_id());
+    let lost = appender.append(nowhere).await;
+    assert!(matches!(lost, Err(StoreError::NotFound)), "a bad message fails alone: {lost:?}");
+    let mut seqs = Vec::new();
+    let mut duplicates = 0;
+    while let Some(answer) = sends.join_next().await {
+        match answer.unwrap().unwrap() {
+            Appended::New(message) => seqs.push(message.seq),
+            Appended::Duplicate(_) => duplicates += 1,
+        }
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=99).collect::<Vec<u64>>(), "every message once, with no gap in its room");
+    assert_eq!(duplicates, 1);
+    let (stored, _) = f.store.with_connection(|c| messages::page(c, &f.room, Cursor::After(0), 100)).unwrap();
+    assert_eq!(stored.len(), 99, "answered means committed");
+    assert!(appender.commits() < 100, "{} commits for 101 messages: no batching", appender.commits());
 }

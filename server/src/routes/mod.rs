@@ -2,11 +2,15 @@
 
 pub mod auth;
 pub mod health;
+pub mod messages;
 pub mod mfa;
 pub mod password_reset;
+pub mod presence;
+pub mod room_members;
 pub mod rooms;
 pub mod sessions;
 pub mod sign_up;
+pub mod sites;
 pub mod widget;
 
 use palisade_protocol::{ErrorCode, SitePublicId};

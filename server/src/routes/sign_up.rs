@@ -1,7 +1,8 @@
 //! Creating an account, in two steps so that the answers reveal nothing about which emails
 //! have accounts: asking mails a link (or, when the email has an account already, a note
 //! saying so with a password-reset link), and only the link's holder, who has the mailbox,
-//! chooses the name and password and is signed in.
+//! chooses the name and password and is signed in. On an invite-only site asking mails no
+//! link; only an operator's invitation (`palisade-server user invite`) does.
 
 use std::time::Duration;
 
@@ -9,14 +10,17 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use palisade_auth::{opaque_token, password_policy};
 use palisade_protocol::auth::{CompleteSignUpRequest, RegisterRequest, SIGN_UP_FRAGMENT, TokenResponse};
 use palisade_protocol::limits;
+use palisade_protocol::sites::SignUpMode;
 use palisade_protocol::{ErrorBody, ErrorCode, UserId};
-use palisade_store::{sign_ups, users};
+use palisade_store::{DbConnection, Sealed, StoreError, sign_ups, users};
+use uuid::Uuid;
 
 use super::auth::{signed_in, site_for, weak};
 use crate::app::AppState;
 use crate::audit::{AuditEvent, Client, Outcome};
 use crate::error::ApiError;
 use crate::mail_links;
+use crate::sealing::{SealFailed, Sealer};
 
 /// A day: people do not always read their mail at once, and the link only ever creates an
 /// account that does not exist yet.
@@ -30,10 +34,74 @@ enum Asked {
     Exists(UserId, String),
     /// Nothing to mail: the address had its share of mail this hour.
     Quiet(Option<UserId>),
+    /// Nothing to mail: no account, and the site takes invited people only.
+    Refused,
+}
+
+/// A sign-up link about to be stored: the account it will create, whose id is chosen now
+/// because the sealed email is bound to it.
+pub(crate) struct NewLink {
+    pub(crate) email_index: String,
+    pub(crate) user_id: UserId,
+    email: Sealed,
+}
+
+impl NewLink {
+    pub(crate) fn new(sealer: &Sealer, site: &Uuid, typed_email: &str) -> Result<Self, SealFailed> {
+        let user_id = UserId(Uuid::new_v4());
+        let email = sealer.seal_email(&user_id, site, typed_email)?;
+        Ok(Self { email_index: sealer.email_index(site, typed_email), user_id, email })
+    }
+
+    /// Stores the link (`invited` when an operator sends it) and returns it, opening `page`, for
+    /// the caller to mail.
+    pub(crate) fn store(
+        &self,
+        conn: &mut DbConnection,
+        site_id: Uuid,
+        page: &str,
+        invited: bool,
+    ) -> Result<String, StoreError> {
+        let token = opaque_token::generate();
+        let expires_at = palisade_store::now_millis() + i64::try_from(LINK_TTL.as_millis()).unwrap_or(i64::MAX);
+        let new = sign_ups::NewSignUp {
+            token_hash: &token.hash,
+            site_id,
+            user_id: self.user_id,
+            email_index: &self.email_index,
+            email: &self.email,
+            expires_at,
+            invited,
+        };
+        sign_ups::create(conn, &new)?;
+        Ok(mail_links::link(page, SIGN_UP_FRAGMENT, &token.token))
+    }
+}
+
+/// The subject and text of a mail with a sign-up link, asked for by its reader or sent by an
+/// operator (`invited`).
+pub(crate) fn link_mail(site_name: &str, link: &str, invited: bool) -> (String, String) {
+    let (subject, why, otherwise) = if invited {
+        (
+            format!("You are invited to the {site_name} chat"),
+            format!("You are invited to create a chat account on {site_name}."),
+            "If you do not want one, ignore this message; no account is created.",
+        )
+    } else {
+        (
+            format!("Finish creating your {site_name} chat account"),
+            format!("Someone, probably you, asked to create a chat account on {site_name} with this email."),
+            "If it was not you, ignore this message; no account is created.",
+        )
+    };
+    let text = format!(
+        "{why}\n\nTo choose your name and password, open this link within 24 hours:\n\n{link}\n\n{otherwise}\n"
+    );
+    (subject, text)
 }
 
 /// Mails a link to finish creating the account (the same answer whether or not the email has
-/// one).
+/// one, and on an invite-only site, which mails no link).
 #[utoipa::path(
     tag = "auth",
     request_body = RegisterRequest,
@@ -63,45 +131,30 @@ pub async fn register(
 
 async fn send_link(state: std::sync::Arc<AppState>, request: mail_links::LinkRequest) -> Result<(), ApiError> {
     let mail_links::LinkRequest { site, typed_email, page, client } = request;
-    let (site_id, index) = (site.id, state.sealer.email_index(&site.id, &typed_email));
-    let new_id = UserId(uuid::Uuid::new_v4());
-    let email = state.sealer.seal_email(&new_id, &site.id, &typed_email).map_err(ApiError::internal)?;
+    let pending = NewLink::new(&state.sealer, &site.id, &typed_email).map_err(ApiError::internal)?;
+    let (site_id, index) = (site.id, pending.email_index.clone());
     let may_mail = mail_links::may_mail(&state, &site, &index).await?;
-    let token = opaque_token::generate();
-    let expires_at = palisade_store::now_millis() + i64::try_from(LINK_TTL.as_millis()).unwrap_or(i64::MAX);
+    let invite_only = site.sign_up == SignUpMode::InviteOnly;
     let outcome = state
         .store
         .interact(move |conn| {
             let existing = users::find_credentials(conn, &site_id, &index)?.map(|c| c.user.id);
             Ok(match (existing, may_mail) {
+                (None, _) if invite_only => Asked::Refused,
                 (existing, false) => Asked::Quiet(existing),
                 (Some(user), true) => Asked::Exists(user, super::password_reset::create_link(conn, &user, &page)?),
-                (None, true) => {
-                    let new = sign_ups::NewSignUp {
-                        token_hash: &token.hash,
-                        site_id,
-                        user_id: new_id,
-                        email_index: &index,
-                        email: &email,
-                        expires_at,
-                    };
-                    sign_ups::create(conn, &new)?;
-                    Asked::New(mail_links::link(&page, SIGN_UP_FRAGMENT, &token.token))
-                }
+                (None, true) => Asked::New(pending.store(conn, site_id, &page, false)?),
             })
         })
         .await?;
-    let mut event = AuditEvent::new("user_sign_up_requested", Outcome::Success).with_site(site.id).with_client(client);
+    let result = if matches!(outcome, Asked::Refused) { Outcome::Failure } else { Outcome::Success };
+    let mut event = AuditEvent::new("user_sign_up_requested", result).with_site(site.id).with_client(client);
     let (site_name, to) = (&site.name, palisade_vault::normalize_email(&typed_email));
     match outcome {
         Asked::New(link) => {
             event = event.with_detail("account_found", false).with_detail("mailed", true);
-            let text = format!(
-                "Someone, probably you, asked to create a chat account on {site_name} with this email.\n\n\
-                 To choose your name and password, open this link within 24 hours:\n\n{link}\n\n\
-                 If it was not you, ignore this message; no account is created.\n"
-            );
-            state.mailer.send_later(&to, &format!("Finish creating your {site_name} chat account"), text);
+            let (subject, text) = link_mail(site_name, &link, false);
+            state.mailer.send_later(&to, &subject, text);
         }
         Asked::Exists(user, link) => {
             event = event.with_actor(user).with_detail("account_found", true).with_detail("mailed", true);
@@ -119,6 +172,12 @@ async fn send_link(state: std::sync::Arc<AppState>, request: mail_links::LinkReq
                 event = event.with_actor(user);
             }
         }
+        Asked::Refused => {
+            event = event
+                .with_detail("account_found", false)
+                .with_detail("mailed", false)
+                .with_detail("reason", "invite_only");
+        }
     }
     state.audit.record(event);
     Ok(())
@@ -132,7 +191,7 @@ async fn send_link(state: std::sync::Arc<AppState>, request: mail_links::LinkReq
     responses(
         (status = 201, body = TokenResponse, description = "created and signed in; sets the site's refresh cookie"),
         (status = 401, body = ErrorBody, description = "the link is expired, used, or not a link at all"),
-        (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
+        (status = 403, body = ErrorBody, description = "origin not allowed for the site, or a link someone asked for on a site that has since become invite-only"),
         (status = 422, body = ErrorBody, description = "a value breaks a limit, or the password is guessable"),
         (status = 429, body = ErrorBody),
         (status = 503, body = ErrorBody, description = "too many password hashes in progress"),
@@ -159,6 +218,21 @@ pub async fn complete(
     let (site_id, now, lookup) = (site.id, palisade_store::now_millis(), token.clone());
     let sign_up =
         state.store.interact(move |conn| sign_ups::find_live(conn, &site_id, &lookup, now)).await?.ok_or_else(dead)?;
+    let client = Client::of(&req);
+    if site.sign_up == SignUpMode::InviteOnly && !sign_up.invited {
+        state.audit.record(
+            AuditEvent::new("user_created", Outcome::Failure)
+                .with_site(site.id)
+                .with_client(client)
+                .with_detail("via", "sign_up_link")
+                .with_detail("reason", "invite_only"),
+        );
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "this site takes new accounts by invitation only now; ask the site for an invitation",
+        ));
+    }
+    let invited = sign_up.invited;
     let email = state.sealer.open_email(&sign_up.user_id, &site.id, &sign_up.email, "sign_ups").ok_or_else(dead)?;
     password_policy::check(&body.password, &[&email, &body.display_name, &site.name]).map_err(weak)?;
     let hash = state.passwords.hash(body.password).await?;
@@ -178,13 +252,13 @@ pub async fn complete(
         })
         .await?;
     let user = created.ok_or_else(dead)?;
-    let client = Client::of(&req);
     state.audit.record(
         AuditEvent::new("user_created", Outcome::Success)
             .with_site(site.id)
             .with_actor(user.id)
             .with_client(client.clone())
-            .with_detail("via", "sign_up_link"),
+            .with_detail("via", "sign_up_link")
+            .with_detail("invited", invited),
     );
     crate::sessions::end_presented(&state, &req, &site, "replaced_by_sign_in").await?;
     let issued = crate::sessions::start(&state, user.id, &site, &client).await?;

@@ -173,6 +173,21 @@ impl TestApp {
         self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
+    /// A bearer-authenticated request with a JSON body (`Value::Null` sends none).
+    pub async fn send_authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        if !body.is_null() {
+            request = request.json(body);
+        }
+        request.send().await.unwrap()
+    }
+
     pub async fn default_room(&self, token: &str) -> palisade_protocol::RoomId {
         let list: palisade_protocol::rooms::RoomList =
             self.get_authed("/api/v1/rooms", token).await.json().await.unwrap();
@@ -195,7 +210,12 @@ impl TestApp {
 
     /// An authenticated socket on the main site, past its `ready` frame.
     pub async fn ws(&self, token: &str) -> Socket {
-        let mut socket = self.ws_raw(SITE, Some(ORIGIN)).await.unwrap();
+        self.ws_on(SITE, token).await
+    }
+
+    /// An authenticated socket on `site`, from its page, past its `ready` frame.
+    pub async fn ws_on(&self, site: &str, token: &str) -> Socket {
+        let mut socket = self.ws_raw(site, Some(origin_of(site))).await.unwrap();
         socket.send(&ClientFrame::Auth { access_token: token.to_owned() }).await;
         match socket.recv().await {
             ServerFrame::Ready { .. } => socket,
@@ -238,6 +258,7 @@ impl TestApp {
             .args(args)
             .env("PALISADE_DATA_DIR", &self.config.data_dir)
             .env("PALISADE_DATABASE_URL", self.config.database_url().expose())
+            .envs(self.config.smtp_url.as_ref().map(|url| ("PALISADE_SMTP_URL", url.expose())))
             .env("PALISADE_LOG", "warn")
             .output()
             .unwrap();
@@ -285,7 +306,19 @@ impl Socket {
         }
     }
 
+    /// The next frame but presence changes, which arrive whenever someone on the site connects
+    /// or leaves and would otherwise interleave with whatever a test waits for.
     pub async fn recv(&mut self) -> ServerFrame {
+        loop {
+            match self.recv_any().await {
+                ServerFrame::Presence { .. } => {}
+                frame => return frame,
+            }
+        }
+    }
+
+    /// The next frame, presence changes included.
+    pub async fn recv_any(&mut self) -> ServerFrame {
         match self.next().await {
             Next::Frame(frame) => frame,
             Next::Closed(reason) => panic!("socket closed: {reason:?}"),

@@ -11,6 +11,7 @@ use palisade_protocol::ErrorCode;
 use palisade_protocol::limits::{
     LimitError, PASSWORD_MAX, PASSWORD_MIN, check_display_name, check_email, check_password,
 };
+use palisade_protocol::sites::SignUpMode;
 
 use super::icons::CloseButton;
 use crate::api::{self, SignIn};
@@ -60,6 +61,16 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, link: RwSignal<Option<MailLi
     let busy = RwSignal::new(false);
     let cooldown = Cooldown::new();
     let is = move |wanted: Mode| mode.get() == wanted;
+    // Offered until the site says it takes invited people only (the server refuses others
+    // anyway), so a slow or failed answer never hides a way in that works.
+    let invite_only = RwSignal::new(false);
+    let site_config = chat.config();
+    spawn_local(async move {
+        if let Ok(site) = api::site_info(&site_config).await {
+            let _ = invite_only.try_set(site.sign_up == SignUpMode::InviteOnly);
+        }
+    });
+    let offers_sign_up = move || !invite_only.get() || is(Mode::Register);
     let switch = move |to: Mode| {
         mode.set(to);
         error.set(None);
@@ -292,13 +303,15 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, link: RwSignal<Option<MailLi
                 {move || match mode.get() {
                     Mode::SignIn | Mode::Register => safe_view! {
                         <p class="switch">
-                            {move || if is(Mode::Register) { "Already have an account?" } else { "New here?" }}
-                            " "
-                            <button type="button" class="link" data-testid="auth-mode-toggle" on:click=toggle>
-                                {move || if is(Mode::Register) { "Sign in" } else { "Create an account" }}
-                            </button>
+                            <Show when=offers_sign_up>
+                                {move || if is(Mode::Register) { "Already have an account?" } else { "New here?" }}
+                                " "
+                                <button type="button" class="link" data-testid="auth-mode-toggle" on:click=toggle>
+                                    {move || if is(Mode::Register) { "Sign in" } else { "Create an account" }}
+                                </button>
+                            </Show>
                             <Show when=move || is(Mode::SignIn)>
-                                " · "
+                                {move || offers_sign_up().then_some(" · ")}
                                 <button
                                     type="button"
                                     class="link"
