@@ -2,6 +2,7 @@
 
 pub mod app;
 mod audit;
+mod authz;
 pub mod cli;
 mod client_ip;
 pub mod config;

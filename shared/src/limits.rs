@@ -7,6 +7,7 @@ use thiserror::Error;
 pub const SITE_PUBLIC_ID_MAX: usize = 64;
 pub const EMAIL_MAX: usize = 254;
 pub const DISPLAY_NAME_MAX: usize = 64;
+pub const ROOM_NAME_MAX: usize = 80;
 pub const PASSWORD_MIN: usize = 12;
 pub const PASSWORD_MAX: usize = 128;
 pub const MESSAGE_BODY_MAX: usize = 4000;
@@ -17,6 +18,8 @@ pub const HISTORY_PAGE_DEFAULT: u32 = 50;
 pub const WS_FRAME_MAX_BYTES: usize = 64 * 1024;
 /// Seconds a new WebSocket has to send its `auth` frame.
 pub const WS_AUTH_TIMEOUT_SECS: u64 = 5;
+/// Seconds between two typing notices the server passes on for one person in one room.
+pub const TYPING_EVERY_SECS: u64 = 2;
 /// The largest REST request body the server reads.
 pub const REST_BODY_MAX_BYTES: usize = 16 * 1024;
 
@@ -31,6 +34,8 @@ pub enum LimitError {
     TooShort { field: &'static str, min: usize },
     #[error("{field} must not contain control characters")]
     ControlCharacters { field: &'static str },
+    #[error("{field} must not contain invisible or direction-changing characters")]
+    InvisibleCharacters { field: &'static str },
     #[error("email must look like name@domain")]
     EmailShape,
 }
@@ -54,6 +59,21 @@ pub fn check_display_name(value: &str) -> Result<(), LimitError> {
     check_length("display_name", value, 1, DISPLAY_NAME_MAX)?;
     if value.chars().any(char::is_control) {
         return Err(LimitError::ControlCharacters { field: "display_name" });
+    }
+    Ok(())
+}
+
+/// A room name or a support subject: 1 to [`ROOM_NAME_MAX`] characters, no control characters,
+/// and none of the invisible or bidirectional formatting characters that would let a name pass
+/// itself off as another in everyone's room list.
+pub fn check_room_name(value: &str) -> Result<(), LimitError> {
+    let field = "name";
+    check_length(field, value, 1, ROOM_NAME_MAX)?;
+    if value.chars().any(char::is_control) {
+        return Err(LimitError::ControlCharacters { field });
+    }
+    if value.chars().any(crate::markup::is_invisible) {
+        return Err(LimitError::InvisibleCharacters { field });
     }
     Ok(())
 }
@@ -125,6 +145,16 @@ mod tests {
         for bad in ["", "ab", "no-at.example", "@b.example", "a@", "a b@c.d", "a@.x"] {
             assert!(check_email(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn room_names_refuse_characters_that_disguise_them() {
+        assert!(check_room_name("Billing questions").is_ok());
+        assert!(check_room_name("تذاكر الدعم").is_ok());
+        assert_eq!(check_room_name("  "), Err(LimitError::Empty { field: "name" }));
+        assert!(check_room_name("line\nbreak").is_err());
+        assert_eq!(check_room_name("general\u{202E}nimda"), Err(LimitError::InvisibleCharacters { field: "name" }));
+        assert!(check_room_name(&"r".repeat(ROOM_NAME_MAX + 1)).is_err());
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl std::fmt::Display for SafeHref {
 
 /// Zero-width and bidirectional formatting characters: invisible in a link, useful only to
 /// disguise one.
-fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 

@@ -41,7 +41,7 @@ pub fn for_limit(err: &LimitError) -> String {
         LimitError::TooShort { field, min } => {
             format!("{} must be at least {min} characters.", label(field))
         }
-        LimitError::ControlCharacters { field } => {
+        LimitError::ControlCharacters { field } | LimitError::InvisibleCharacters { field } => {
             format!("{} contains characters that are not allowed.", label(field))
         }
         LimitError::EmailShape => "Enter an email address like name@example.com.".to_owned(),
@@ -55,6 +55,7 @@ fn label(field: &str) -> &str {
         "display_name" => "Display name",
         "code" => "The code",
         "body" => "Message",
+        "name" => "Name",
         other => other,
     }
 }

@@ -44,24 +44,29 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
 }
 
+/// Creates the account, in the site's default channel from the start.
 pub fn create(conn: &mut DbConnection, new: &NewUser<'_>) -> Result<User, StoreError> {
-    let inserted = diesel::insert_into(users::table)
-        .values((
-            users::id.eq(ids::to_text(&new.id.0)),
-            users::site_id.eq(ids::to_text(&new.site_id)),
-            users::email_index.eq(new.email_index),
-            users::email_sealed.eq(&new.email.bytes),
-            users::email_key_id.eq(ids::key_id_to_db(new.email.key_id)?),
-            users::display_name.eq(new.display_name),
-            users::password_hash.eq(new.password_hash),
-            users::created_at.eq(now_millis()),
-        ))
-        .execute(conn);
-    match inserted {
-        Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::EmailTaken),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(User { id: new.id, site_id: new.site_id, display_name: new.display_name.to_owned() }),
-    }
+    conn.transaction(|conn| {
+        let inserted = diesel::insert_into(users::table)
+            .values((
+                users::id.eq(ids::to_text(&new.id.0)),
+                users::site_id.eq(ids::to_text(&new.site_id)),
+                users::email_index.eq(new.email_index),
+                users::email_sealed.eq(&new.email.bytes),
+                users::email_key_id.eq(ids::key_id_to_db(new.email.key_id)?),
+                users::display_name.eq(new.display_name),
+                users::password_hash.eq(new.password_hash),
+                users::created_at.eq(now_millis()),
+            ))
+            .execute(conn);
+        match inserted {
+            Err(e) if StoreError::is_unique_violation(&e) => return Err(StoreError::EmailTaken),
+            other => other?,
+        };
+        let general = crate::rooms::default_of(conn, &new.site_id)?;
+        crate::members::join(conn, &general.id, &new.id)?;
+        Ok(User { id: new.id, site_id: new.site_id, display_name: new.display_name.to_owned() })
+    })
 }
 
 pub fn find_credentials(
@@ -243,5 +248,25 @@ pub fn set_role(
 
 pub fn role_of(conn: &mut DbConnection, user: &UserId) -> Result<palisade_protocol::roles::Role, StoreError> {
     let text = users::table.find(ids::to_text(&user.0)).select(users::role).first::<String>(conn)?;
+    role_from_db(&text)
+}
+
+/// The role of the account, if it exists within this site.
+pub fn role_in_site(
+    conn: &mut DbConnection,
+    site_id: &Uuid,
+    user: &UserId,
+) -> Result<Option<palisade_protocol::roles::Role>, StoreError> {
+    users::table
+        .filter(users::id.eq(ids::to_text(&user.0)))
+        .filter(users::site_id.eq(ids::to_text(site_id)))
+        .select(users::role)
+        .first::<String>(conn)
+        .optional()?
+        .map(|text| role_from_db(&text))
+        .transpose()
+}
+
+pub(crate) fn role_from_db(text: &str) -> Result<palisade_protocol::roles::Role, StoreError> {
     text.parse().map_err(|e: palisade_protocol::roles::UnknownRole| StoreError::Corrupt(e.to_string()))
 }

@@ -19,7 +19,7 @@ struct Room {
 fn two_rooms(store: &Store) -> [Room; 2] {
     ["acme", "globex"].map(|site| {
         let site = store.with_connection(|c| sites::create(c, &site.parse().unwrap(), site, &[])).unwrap();
-        let id = store.with_connection(|c| rooms::list_for_site(c, &site.id)).unwrap()[0].id;
+        let id = store.with_connection(|c| rooms::default_of(c, &site.id)).unwrap().id;
         let email = Sealed { key_id: 1, bytes: b"sealed email".to_vec() };
         let new = users::NewUser {
             id: UserId(Uuid::new_v4()),

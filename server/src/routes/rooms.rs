@@ -1,17 +1,22 @@
-//! Rooms and their history, for the signed-in caller's site only.
+//! Rooms, for the signed-in caller's site only: listing, creating, and starting direct and
+//! support conversations. Who is in a room is [`super::room_members`]', what is said in it
+//! [`super::messages`]'.
 
-use actix_web::{HttpResponse, get, web};
-use palisade_protocol::limits::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
-use palisade_protocol::messages::{Author, HistoryPage, HistoryQuery, MessageView};
-use palisade_protocol::rooms::{RoomList, RoomSummary};
-use palisade_protocol::{ErrorBody, ErrorCode, RoomId};
-use palisade_store::messages::{Cursor, StoredMessage};
-use palisade_store::{rooms, sites, users};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use palisade_protocol::limits;
+use palisade_protocol::messages::Author;
+use palisade_protocol::permissions::{self, Action};
+use palisade_protocol::rooms::{CreateRoom, NamedRoomKind, RoomKind, RoomList, RoomSummary, StartDirect, StartSupport};
+use palisade_protocol::{ErrorBody, ErrorCode};
+use palisade_store::members::Membership;
+use palisade_store::rooms::{self, Room, SUPPORT_ROOM_NAME};
+use palisade_store::{sites, users};
 
 use crate::app::AppState;
+use crate::audit::Client;
+use crate::authz::{self, Actor};
 use crate::error::ApiError;
 use crate::extract::Caller;
-use crate::sealing::Sealer;
 
 /// The caller's site and account, both still existing; a token for a deleted account or site
 /// is no longer good for anything.
@@ -27,84 +32,161 @@ pub async fn caller_site(state: &AppState, caller: &Caller) -> Result<sites::Sit
         .ok_or_else(ApiError::unauthenticated)
 }
 
-/// The message as the API shows it, its body opened (or marked unavailable when it does not open).
-pub fn message_view(sealer: &Sealer, message: StoredMessage) -> MessageView {
-    let body = sealer.open_body(&message.id, &message.room, &message.body);
-    MessageView {
-        room: message.room,
-        id: message.id,
-        seq: message.seq,
-        author: Author { id: message.author, display_name: message.author_name },
-        unavailable: body.is_none(),
-        body: body.unwrap_or_default(),
-        sent_at: message.sent_at,
+/// The caller as an [`Actor`] on their site, with their current role.
+pub async fn actor_of(state: &AppState, caller: &Caller, req: &HttpRequest) -> Result<Actor, ApiError> {
+    let site = caller_site(state, caller).await?;
+    Actor::load(state, site.id, caller.0.sub, Client::of(req)).await?.ok_or_else(ApiError::unauthenticated)
+}
+
+/// The room as `role` sees it with `membership`: unread counts only where they are in it, except
+/// that staff see every message of a support conversation nobody of them has joined as unread,
+/// since nobody has answered it.
+pub fn summary(room: Room, membership: Option<Membership>, counterpart: Option<Author>) -> RoomSummary {
+    let joined = membership.is_some_and(|row| row.is_member());
+    let read_seq = membership.map_or(0, |row| row.read_seq);
+    let unread = if joined || room.kind == RoomKind::Support { room.last_seq.saturating_sub(read_seq) } else { 0 };
+    RoomSummary {
+        id: room.id,
+        name: room.name,
+        kind: room.kind,
+        last_seq: room.last_seq,
+        joined,
+        read_seq,
+        unread,
+        counterpart,
     }
 }
 
-/// The rooms the caller can see on their site.
+/// The rooms the caller can see on their site, with what is unread in each.
 #[utoipa::path(
     tag = "rooms",
     security(("bearer" = [])),
     responses((status = 200, body = RoomList), (status = 401, body = ErrorBody))
 )]
 #[get("/rooms")]
-pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let site = caller_site(&state, &caller).await?;
-    let rooms = state.store.interact(move |conn| rooms::list_for_site(conn, &site.id)).await?;
-    let rooms = rooms
+pub async fn list(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let actor = actor_of(&state, &caller, &req).await?;
+    let (site, user, role) = (actor.site, actor.user, actor.role);
+    let all_support = permissions::allows(role, Action::AnswerSupport);
+    let candidates = state.store.interact(move |conn| rooms::candidates_for(conn, &site, &user, all_support)).await?;
+    let rooms = candidates
         .into_iter()
-        .map(|room| RoomSummary { id: room.id, name: room.name, kind: room.kind, last_seq: room.last_seq })
+        .filter(|c| authz::can_see(role, c.room.kind, c.membership))
+        .map(|c| {
+            let counterpart = c.counterpart.map(|(id, display_name)| Author { id, display_name });
+            summary(c.room, c.membership, counterpart)
+        })
         .collect();
     Ok(HttpResponse::Ok().json(RoomList { rooms }))
 }
 
-/// A page of a room's history, in ascending `seq` order.
+/// Creates a channel or a private room with the caller in it.
 #[utoipa::path(
     tag = "rooms",
     security(("bearer" = [])),
-    params(("id" = RoomId, Path, description = "the room"), HistoryQuery),
+    request_body = CreateRoom,
     responses(
-        (status = 200, body = HistoryPage),
+        (status = 201, body = RoomSummary),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody, description = "no such room on the caller's site"),
+        (status = 403, body = ErrorBody, description = "the caller's role may not create this kind of room"),
         (status = 422, body = ErrorBody),
     )
 )]
-#[get("/rooms/{id}/messages")]
-pub async fn history(
+#[post("/rooms")]
+pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<RoomId>,
-    query: web::Query<HistoryQuery>,
+    req: HttpRequest,
+    body: web::Json<CreateRoom>,
 ) -> Result<HttpResponse, ApiError> {
-    let room_id = path.into_inner();
-    let query = query.into_inner();
-    let limit = query.limit.unwrap_or(HISTORY_PAGE_DEFAULT);
-    if limit == 0 || limit > HISTORY_PAGE_MAX {
-        return Err(ApiError::new(ErrorCode::ValidationFailed, format!("limit must be 1 to {HISTORY_PAGE_MAX}")));
-    }
-    let cursor = match (query.before, query.after) {
-        (None, None) => Cursor::Latest,
-        (Some(before), None) => Cursor::Before(before),
-        (None, Some(after)) => Cursor::After(after),
-        (Some(_), Some(_)) => {
-            return Err(ApiError::new(ErrorCode::ValidationFailed, "give before or after, not both"));
-        }
+    let CreateRoom { kind, name } = body.into_inner();
+    limits::check_room_name(&name)?;
+    let actor = actor_of(&state, &caller, &req).await?;
+    let (action, kind) = match kind {
+        NamedRoomKind::Channel => (Action::CreateChannel, RoomKind::Channel),
+        NamedRoomKind::Private => (Action::CreatePrivateRoom, RoomKind::Private),
     };
-    let site = caller_site(&state, &caller).await?;
-    let page = state
+    actor.require(&state, action, None)?;
+    created(&state, &actor, kind, name).await
+}
+
+async fn created(state: &AppState, actor: &Actor, kind: RoomKind, name: String) -> Result<HttpResponse, ApiError> {
+    let (site, user) = (actor.site, actor.user);
+    let room = state.store.interact(move |conn| rooms::create(conn, &site, kind, &name, &user)).await?;
+    let membership = Some(Membership { banned: false, read_seq: 0 });
+    Ok(HttpResponse::Created().json(summary(room, membership, None)))
+}
+
+/// The caller's direct conversation with another person on the site, started on first use
+/// (201) or found (200). Both are put (back) in it.
+#[utoipa::path(
+    tag = "rooms",
+    security(("bearer" = [])),
+    request_body = StartDirect,
+    responses(
+        (status = 200, body = RoomSummary, description = "the existing conversation"),
+        (status = 201, body = RoomSummary, description = "a new conversation"),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such person on the caller's site"),
+        (status = 422, body = ErrorBody, description = "a conversation with oneself"),
+    )
+)]
+#[post("/rooms/direct")]
+pub async fn start_direct(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<StartDirect>,
+) -> Result<HttpResponse, ApiError> {
+    let other = body.into_inner().user;
+    let actor = actor_of(&state, &caller, &req).await?;
+    actor.require(&state, Action::StartDirect, None)?;
+    if other == actor.user {
+        return Err(ApiError::new(ErrorCode::ValidationFailed, "a direct conversation needs someone else"));
+    }
+    actor.target_role(&state, Action::StartDirect, None, other).await?;
+    let (site, me) = (actor.site, actor.user);
+    let (room, is_new, membership, counterpart) = state
         .store
         .interact(move |conn| {
-            if rooms::find_in_site(conn, &site.id, &room_id)?.is_none() {
-                return Ok(None);
-            }
-            palisade_store::messages::page(conn, &room_id, cursor, limit).map(Some)
+            let (room, is_new) = rooms::find_or_create_direct(conn, &site, &me, &other)?;
+            palisade_store::members::add(conn, &room.id, &me, room.last_seq)?;
+            palisade_store::members::add(conn, &room.id, &other, room.last_seq)?;
+            let membership = palisade_store::members::membership(conn, &room.id, &me)?;
+            let counterpart = users::find(conn, &site, &other)?;
+            Ok((room, is_new, membership, counterpart))
         })
         .await?;
-    let (messages, has_more) = page.ok_or_else(|| ApiError::not_found("room"))?;
-    Ok(HttpResponse::Ok().json(HistoryPage {
-        messages: messages.into_iter().map(|m| message_view(&state.sealer, m)).collect(),
-        has_more,
-    }))
+    if !authz::can_see(actor.role, room.kind, membership) {
+        return Err(ApiError::new(ErrorCode::Forbidden, "you are banned from this conversation"));
+    }
+    let counterpart = counterpart.map(|user| Author { id: user.id, display_name: user.display_name });
+    let summary = summary(room, membership, counterpart);
+    Ok(if is_new { HttpResponse::Created().json(summary) } else { HttpResponse::Ok().json(summary) })
+}
+
+/// A new support conversation between the caller and the site's staff.
+#[utoipa::path(
+    tag = "rooms",
+    security(("bearer" = [])),
+    request_body = StartSupport,
+    responses(
+        (status = 201, body = RoomSummary),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+#[post("/rooms/support")]
+pub async fn start_support(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<StartSupport>,
+) -> Result<HttpResponse, ApiError> {
+    let name = body.into_inner().subject.unwrap_or_else(|| SUPPORT_ROOM_NAME.to_owned());
+    limits::check_room_name(&name)?;
+    let actor = actor_of(&state, &caller, &req).await?;
+    actor.require(&state, Action::StartSupport, None)?;
+    created(&state, &actor, RoomKind::Support, name).await
 }

@@ -54,6 +54,7 @@ pub async fn connect(
         .map_err(|e| ApiError::new(ErrorCode::MalformedRequest, format!("not a WebSocket handshake: {e}")))?;
     let stream =
         stream.max_frame_size(WS_FRAME_MAX_BYTES).aggregate_continuations().max_continuation_size(WS_FRAME_MAX_BYTES);
-    actix_web::rt::spawn(session::run(state.into_inner(), site, socket, stream));
+    let client = crate::audit::Client::of(&req);
+    actix_web::rt::spawn(session::run(state.into_inner(), site, client, socket, stream));
     Ok(response)
 }
