@@ -31,6 +31,7 @@ fn stolen_bytes(app: &TestApp) -> Vec<u8> {
         let mut conn = diesel::pg::PgConnection::establish(&url).unwrap();
         let rows: Vec<Dump> = diesel::sql_query(
             "SELECT row_to_json(m)::text AS dump FROM messages m \
+             UNION ALL SELECT row_to_json(e)::text FROM message_edits e \
              UNION ALL SELECT row_to_json(u)::text FROM users u \
              UNION ALL SELECT row_to_json(t)::text FROM mfa_totp t",
         )
@@ -91,6 +92,13 @@ async fn a_database_thief_learns_no_message_text_no_email_and_no_totp_secret() {
     send(&mut socket, room, &format!("the secret is {canary}")).await;
     let page = history(&app, &token, room).await;
     assert_eq!(page.messages[0].body, format!("the secret is {canary}"));
+    // Edited twice: the first text and the second live on as sealed earlier versions.
+    let message = format!("/api/v1/rooms/{room}/messages/{}", page.messages[0].id);
+    for body in [format!("second {canary}"), "nothing to see".to_owned()] {
+        let edited =
+            app.send_authed(reqwest::Method::PATCH, &message, &token, &serde_json::json!({"body": body})).await;
+        assert_eq!(edited.status(), 200);
+    }
     let enrollment: palisade_protocol::mfa::TotpEnrollment =
         app.http.post(app.url("/api/v1/auth/mfa/totp")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
 
@@ -181,6 +189,10 @@ async fn keys_rotate_under_load_and_the_old_key_retires_only_when_unused() {
     for n in 0..30 {
         send(&mut socket, room, &format!("before {n}")).await;
     }
+    let first = history(&app, &token, room).await.messages[0].id;
+    let first = format!("/api/v1/rooms/{room}/messages/{first}");
+    let edit = serde_json::json!({"body": "before 0, edited"});
+    assert_eq!(app.send_authed(reqwest::Method::PATCH, &first, &token, &edit).await.status(), 200);
 
     let sender = {
         let token = token.clone();
@@ -213,11 +225,12 @@ async fn keys_rotate_under_load_and_the_old_key_retires_only_when_unused() {
     let (ok, out) = keys(&app, &["retire", "1"]);
     assert!(ok, "{out}");
 
-    // The progress is in the metrics too: 90 bodies and one email under key 2, none left.
+    // The progress is in the metrics too: 90 bodies, one earlier version and one email under
+    // key 2, none left.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let metrics = app.metrics().await;
-        let done = metrics.contains(r#"palisade_sealed_values{key="2"} 91"#)
+        let done = metrics.contains(r#"palisade_sealed_values{key="2"} 92"#)
             && metrics.contains("palisade_reencrypt_remaining 0")
             && !metrics.contains("palisade_reencrypted_values_total 0");
         if done {
@@ -230,6 +243,9 @@ async fn keys_rotate_under_load_and_the_old_key_retires_only_when_unused() {
     let page = history(&app, &token, room).await;
     assert_eq!(page.messages.len(), 90);
     assert!(page.messages.iter().all(|m| !m.unavailable && !m.body.is_empty()));
+    let versions: palisade_protocol::messages::MessageVersions =
+        app.get_authed(&format!("{first}/versions"), &token).await.json().await.unwrap();
+    assert_eq!(versions.versions[0].body, "before 0", "the earlier version was re-sealed, not lost");
     let login = app
         .post_json(
             "/api/v1/auth/login",

@@ -22,6 +22,8 @@ pub struct StoredMessage {
 
 /// Shown in place of a message the server could not decrypt; it keeps its place in the room.
 pub const UNAVAILABLE_BODY: &str = "This message is unavailable.";
+/// Shown in place of a deleted message, which keeps its place too.
+pub const DELETED_BODY: &str = "This message was deleted.";
 
 impl From<MessageView> for StoredMessage {
     fn from(view: MessageView) -> Self {
@@ -29,7 +31,13 @@ impl From<MessageView> for StoredMessage {
             id: view.id,
             seq: view.seq,
             author: view.author,
-            body: if view.unavailable { UNAVAILABLE_BODY.to_owned() } else { view.body },
+            body: if view.deleted {
+                DELETED_BODY.to_owned()
+            } else if view.unavailable {
+                UNAVAILABLE_BODY.to_owned()
+            } else {
+                view.body
+            },
             sent_at: view.sent_at,
             provisional: false,
         }
@@ -233,7 +241,20 @@ mod tests {
             body: body.into(),
             sent_at: Timestamp(1_700_000_000_000 + i64::try_from(seq).unwrap()),
             unavailable: false,
+            edited_at: None,
+            deleted: false,
         }
+    }
+
+    #[test]
+    fn an_edit_or_a_deletion_replaces_the_message_in_its_place() {
+        let mut timeline = Timeline::default();
+        timeline.insert(view(3, "teh"));
+        timeline.insert(MessageView { edited_at: Some(Timestamp(1)), ..view(3, "the") });
+        assert_eq!(timeline.stored.get(&3).map(|m| m.body.as_str()), Some("the"));
+        timeline.insert(MessageView { deleted: true, ..view(3, "") });
+        assert_eq!(timeline.stored.get(&3).map(|m| m.body.as_str()), Some(DELETED_BODY));
+        assert_eq!(timeline.stored.len(), 1);
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! Messages: appended with a per-room sequence number, read back by sequence cursor.
+//! Messages: appended with a per-room sequence number, read back by sequence cursor, edited
+//! (keeping earlier versions sealed) and deleted (leaving a tombstone without text).
 
 use diesel::prelude::*;
 use palisade_protocol::{ClientMessageId, MessageId, RoomId, Timestamp, UserId};
+use uuid::Uuid;
 
-use crate::schema::{messages, rooms, users};
+use crate::schema::{message_edits, messages, rooms, users};
 use crate::{DbConnection, Sealed, StoreError, ids, now_millis};
 
 /// A message as stored, with its author's current display name.
@@ -15,9 +17,15 @@ pub struct StoredMessage {
     pub author: UserId,
     pub author_name: String,
     pub client_id: ClientMessageId,
+    /// Empty, under key id 0, once deleted.
     pub body: Sealed,
     pub sent_at: Timestamp,
+    pub edited_at: Option<Timestamp>,
+    pub deleted: bool,
 }
+
+/// The key id of a deleted message's emptied body; data keys are numbered from 1.
+const NO_KEY: i32 = 0;
 
 /// The result of [`append`]: either newly stored, or the earlier copy of a retried send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +42,7 @@ impl Appended {
     }
 }
 
-type MessageRow = (String, String, i64, String, String, String, i32, Vec<u8>, i64);
+type MessageRow = (String, String, i64, String, String, String, i32, Vec<u8>, i64, Option<i64>, Option<i64>);
 
 // Column types are unit structs, so the selection can be a constant shared by every query.
 const COLUMNS: (
@@ -47,6 +55,8 @@ const COLUMNS: (
     messages::body_key_id,
     messages::body_sealed,
     messages::sent_at,
+    messages::edited_at,
+    messages::deleted_at,
 ) = (
     messages::id,
     messages::room_id,
@@ -57,11 +67,15 @@ const COLUMNS: (
     messages::body_key_id,
     messages::body_sealed,
     messages::sent_at,
+    messages::edited_at,
+    messages::deleted_at,
 );
 
 fn from_row(
-    (id, room, seq, author, author_name, client_id, key_id, bytes, sent_at): MessageRow,
+    (id, room, seq, author, author_name, client_id, key_id, bytes, sent_at, edited_at, deleted_at): MessageRow,
 ) -> Result<StoredMessage, StoreError> {
+    let deleted = deleted_at.is_some();
+    let key_id = if deleted { 0 } else { ids::key_id_from_db(key_id)? };
     Ok(StoredMessage {
         id: MessageId(ids::parse(&id)?),
         room: RoomId(ids::parse(&room)?),
@@ -69,8 +83,10 @@ fn from_row(
         author: UserId(ids::parse(&author)?),
         author_name,
         client_id: ClientMessageId(ids::parse(&client_id)?),
-        body: Sealed { key_id: ids::key_id_from_db(key_id)?, bytes },
+        body: Sealed { key_id, bytes },
         sent_at: Timestamp(sent_at),
+        edited_at: edited_at.map(Timestamp),
+        deleted,
     })
 }
 
@@ -141,6 +157,8 @@ pub fn append(conn: &mut DbConnection, new: &NewMessage<'_>) -> Result<Appended,
             client_id: *client_id,
             body: new.body.clone(),
             sent_at: Timestamp(sent_at),
+            edited_at: None,
+            deleted: false,
         })
     });
     match attempt {
@@ -212,7 +230,10 @@ pub fn bodies_not_under(
     after: Option<&MessageId>,
     limit: i64,
 ) -> Result<Vec<SealedBody>, StoreError> {
-    let mut query = messages::table.filter(messages::body_key_id.ne(ids::key_id_to_db(active)?)).into_boxed();
+    let mut query = messages::table
+        .filter(messages::body_key_id.ne(ids::key_id_to_db(active)?))
+        .filter(messages::deleted_at.is_null())
+        .into_boxed();
     if let Some(after) = after {
         query = query.filter(messages::id.gt(ids::to_text(&after.0)));
     }
@@ -251,4 +272,168 @@ pub fn replace_body(conn: &mut DbConnection, id: &MessageId, old_key: u32, new: 
     .set((messages::body_sealed.eq(&new.bytes), messages::body_key_id.eq(ids::key_id_to_db(new.key_id)?)))
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// The message with this id in `room`, deleted or not.
+pub fn find(conn: &mut DbConnection, room: &RoomId, id: &MessageId) -> Result<Option<StoredMessage>, StoreError> {
+    messages::table
+        .inner_join(users::table)
+        .filter(messages::id.eq(ids::to_text(&id.0)))
+        .filter(messages::room_id.eq(ids::to_text(&room.0)))
+        .select(COLUMNS)
+        .first::<MessageRow>(conn)
+        .optional()?
+        .map(from_row)
+        .transpose()
+}
+
+/// A new text for a message, and its text until now sealed as version `previous_id`.
+#[derive(Debug)]
+pub struct Edit<'a> {
+    pub message: &'a StoredMessage,
+    pub body: &'a Sealed,
+    pub previous_id: Uuid,
+    pub previous: &'a Sealed,
+}
+
+/// Replaces the text of `edit.message`, keeping its earlier text as a sealed version, only if
+/// the message is still as the caller read it (not edited or deleted since): `None` otherwise.
+pub fn edit(conn: &mut DbConnection, edit: &Edit<'_>) -> Result<Option<StoredMessage>, StoreError> {
+    let message = edit.message;
+    let id_text = ids::to_text(&message.id.0);
+    let now = now_millis();
+    conn.transaction(|conn| {
+        // The conditional update comes first, so on SQLite the transaction writes before it
+        // reads anything (no lock upgrade to fail on) and two edits cannot both win.
+        let key_id = ids::key_id_to_db(edit.body.key_id)?;
+        let changes =
+            (messages::body_sealed.eq(&edit.body.bytes), messages::body_key_id.eq(key_id), messages::edited_at.eq(now));
+        let live = messages::table.filter(messages::id.eq(&id_text)).filter(messages::deleted_at.is_null());
+        let updated = match message.edited_at {
+            Some(at) => diesel::update(live.filter(messages::edited_at.eq(at.0))).set(changes).execute(conn)?,
+            None => diesel::update(live.filter(messages::edited_at.is_null())).set(changes).execute(conn)?,
+        };
+        if updated == 0 {
+            return Ok(None);
+        }
+        diesel::insert_into(message_edits::table)
+            .values((
+                message_edits::id.eq(ids::to_text(&edit.previous_id)),
+                message_edits::message_id.eq(&id_text),
+                message_edits::replaced_at.eq(now),
+                message_edits::body_sealed.eq(&edit.previous.bytes),
+                message_edits::body_key_id.eq(ids::key_id_to_db(edit.previous.key_id)?),
+            ))
+            .execute(conn)?;
+        Ok(Some(StoredMessage { body: edit.body.clone(), edited_at: Some(Timestamp(now)), ..message.clone() }))
+    })
+}
+
+/// Deletes the message's text and every earlier version of it, leaving a tombstone in its
+/// place. Returns the tombstone, or `None` when it was already deleted.
+pub fn delete(
+    conn: &mut DbConnection,
+    message: &StoredMessage,
+    by: &UserId,
+) -> Result<Option<StoredMessage>, StoreError> {
+    let id_text = ids::to_text(&message.id.0);
+    conn.transaction(|conn| {
+        let deleted = diesel::update(messages::table.find(&id_text).filter(messages::deleted_at.is_null()))
+            .set((
+                messages::body_sealed.eq(Vec::<u8>::new()),
+                messages::body_key_id.eq(NO_KEY),
+                messages::deleted_at.eq(now_millis()),
+                messages::deleted_by.eq(ids::to_text(&by.0)),
+            ))
+            .execute(conn)?;
+        if deleted == 0 {
+            return Ok(None);
+        }
+        diesel::delete(message_edits::table.filter(message_edits::message_id.eq(&id_text))).execute(conn)?;
+        Ok(Some(StoredMessage { body: Sealed { key_id: 0, bytes: Vec::new() }, deleted: true, ..message.clone() }))
+    })
+}
+
+/// One earlier version of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub id: Uuid,
+    pub message: MessageId,
+    /// When this text was replaced by a newer one.
+    pub replaced_at: Timestamp,
+    pub body: Sealed,
+}
+
+/// The earlier versions of a message, oldest first.
+pub fn versions(conn: &mut DbConnection, message: &MessageId) -> Result<Vec<Version>, StoreError> {
+    message_edits::table
+        .filter(message_edits::message_id.eq(ids::to_text(&message.0)))
+        .order(message_edits::replaced_at.asc())
+        .select((message_edits::id, message_edits::replaced_at, message_edits::body_key_id, message_edits::body_sealed))
+        .load::<(String, i64, i32, Vec<u8>)>(conn)?
+        .into_iter()
+        .map(|(id, replaced_at, key_id, bytes)| {
+            Ok(Version {
+                id: ids::parse(&id)?,
+                message: *message,
+                replaced_at: Timestamp(replaced_at),
+                body: Sealed { key_id: ids::key_id_from_db(key_id)?, bytes },
+            })
+        })
+        .collect()
+}
+
+/// Earlier versions sealed under any key but `active`, in id order after `after` (see
+/// [`bodies_not_under`]).
+pub fn versions_not_under(
+    conn: &mut DbConnection,
+    active: u32,
+    after: Option<&Uuid>,
+    limit: i64,
+) -> Result<Vec<Version>, StoreError> {
+    let mut query = message_edits::table.filter(message_edits::body_key_id.ne(ids::key_id_to_db(active)?)).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(message_edits::id.gt(ids::to_text(after)));
+    }
+    query
+        .order(message_edits::id.asc())
+        .select((
+            message_edits::id,
+            message_edits::message_id,
+            message_edits::replaced_at,
+            message_edits::body_key_id,
+            message_edits::body_sealed,
+        ))
+        .limit(limit)
+        .load::<(String, String, i64, i32, Vec<u8>)>(conn)?
+        .into_iter()
+        .map(|(id, message, replaced_at, key_id, bytes)| {
+            Ok(Version {
+                id: ids::parse(&id)?,
+                message: MessageId(ids::parse(&message)?),
+                replaced_at: Timestamp(replaced_at),
+                body: Sealed { key_id: ids::key_id_from_db(key_id)?, bytes },
+            })
+        })
+        .collect()
+}
+
+/// Swaps in re-sealed versions `(id, key it was read under, new value)` in one transaction;
+/// returns how many were replaced (see [`replace_body`] for why the old key is checked).
+pub fn replace_versions(conn: &mut DbConnection, batch: &[(Uuid, u32, Sealed)]) -> Result<usize, StoreError> {
+    conn.transaction(|conn| {
+        batch.iter().try_fold(0, |done, (id, old_key, new)| {
+            let updated = diesel::update(
+                message_edits::table
+                    .find(ids::to_text(id))
+                    .filter(message_edits::body_key_id.eq(ids::key_id_to_db(*old_key)?)),
+            )
+            .set((
+                message_edits::body_sealed.eq(&new.bytes),
+                message_edits::body_key_id.eq(ids::key_id_to_db(new.key_id)?),
+            ))
+            .execute(conn)?;
+            Ok(done + updated)
+        })
+    })
 }

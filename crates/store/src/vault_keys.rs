@@ -3,7 +3,7 @@
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
-use crate::schema::{messages, mfa_totp, sign_ups, users, vault_keys};
+use crate::schema::{message_edits, messages, mfa_totp, sign_ups, users, vault_keys};
 use crate::{DbConnection, StoreError, ids, now_millis};
 
 /// A data key as persisted: only ever wrapped by the key-encryption key.
@@ -83,6 +83,8 @@ pub fn next_id(conn: &mut DbConnection) -> Result<u32, StoreError> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     pub messages: u64,
+    /// Earlier versions of edited messages.
+    pub message_versions: u64,
     pub users: u64,
     pub totp_secrets: u64,
     /// Emails of sign-ups not yet confirmed. They are not re-encrypted: they expire within a
@@ -94,26 +96,29 @@ impl std::fmt::Display for Usage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} messages, {} emails, {} TOTP secrets, {} pending sign-ups",
-            self.messages, self.users, self.totp_secrets, self.sign_ups
+            "{} messages, {} earlier message versions, {} emails, {} TOTP secrets, {} pending sign-ups",
+            self.messages, self.message_versions, self.users, self.totp_secrets, self.sign_ups
         )
     }
 }
 
 impl Usage {
     pub fn total(&self) -> u64 {
-        self.messages + self.users + self.totp_secrets + self.sign_ups
+        self.messages + self.message_versions + self.users + self.totp_secrets + self.sign_ups
     }
 }
 
 pub fn usage(conn: &mut DbConnection, id: u32) -> Result<Usage, StoreError> {
     let id = ids::key_id_to_db(id)?;
     let messages = messages::table.filter(messages::body_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
+    let versions =
+        message_edits::table.filter(message_edits::body_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
     let users = users::table.filter(users::email_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
     let totp = mfa_totp::table.filter(mfa_totp::secret_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
     let sign_ups = sign_ups::table.filter(sign_ups::email_key_id.eq(id)).select(count_star()).first::<i64>(conn)?;
     Ok(Usage {
         messages: messages.unsigned_abs(),
+        message_versions: versions.unsigned_abs(),
         users: users.unsigned_abs(),
         totp_secrets: totp.unsigned_abs(),
         sign_ups: sign_ups.unsigned_abs(),
@@ -124,11 +129,18 @@ pub fn usage(conn: &mut DbConnection, id: u32) -> Result<Usage, StoreError> {
 /// (pending sign-ups are left to expire instead).
 pub fn not_under(conn: &mut DbConnection, active: u32) -> Result<Usage, StoreError> {
     let active = ids::key_id_to_db(active)?;
-    let messages = messages::table.filter(messages::body_key_id.ne(active)).select(count_star()).first::<i64>(conn)?;
+    let messages = messages::table
+        .filter(messages::body_key_id.ne(active))
+        .filter(messages::deleted_at.is_null())
+        .select(count_star())
+        .first::<i64>(conn)?;
+    let versions =
+        message_edits::table.filter(message_edits::body_key_id.ne(active)).select(count_star()).first::<i64>(conn)?;
     let users = users::table.filter(users::email_key_id.ne(active)).select(count_star()).first::<i64>(conn)?;
     let totp = mfa_totp::table.filter(mfa_totp::secret_key_id.ne(active)).select(count_star()).first::<i64>(conn)?;
     Ok(Usage {
         messages: messages.unsigned_abs(),
+        message_versions: versions.unsigned_abs(),
         users: users.unsigned_abs(),
         totp_secrets: totp.unsigned_abs(),
         sign_ups: 0,

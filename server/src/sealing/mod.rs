@@ -42,6 +42,12 @@ fn body_aad(id: &MessageId, room: &RoomId) -> Aad {
     Aad::new("messages", "body", &id.to_string()).with_context("room", &room.to_string())
 }
 
+// An earlier text of a message has its own row and is bound to it and to the message, so it
+// cannot be swapped back into the message (or into another one) unnoticed.
+fn version_aad(id: &Uuid, message: &MessageId) -> Aad {
+    Aad::new("message_edits", "body", &id.to_string()).with_context("message", &message.to_string())
+}
+
 fn email_aad(user: &UserId, site: &Uuid) -> Aad {
     Aad::new("users", "email", &user.to_string()).with_context("site", &site.to_string())
 }
@@ -94,6 +100,15 @@ impl Sealer {
     pub fn open_body(&self, id: &MessageId, room: &RoomId, sealed: &Sealed) -> Option<String> {
         let bytes = self.open(sealed, &body_aad(id, room), "messages", id)?;
         String::from_utf8(bytes).ok()
+    }
+
+    pub fn seal_version(&self, id: &Uuid, message: &MessageId, body: &str) -> Result<Sealed, SealFailed> {
+        self.seal(body.as_bytes(), &version_aad(id, message))
+    }
+
+    /// An earlier text, or `None` when it does not open.
+    pub fn open_version(&self, id: &Uuid, message: &MessageId, sealed: &Sealed) -> Option<String> {
+        String::from_utf8(self.open(sealed, &version_aad(id, message), "message_edits", id)?).ok()
     }
 
     pub fn seal_email(&self, user: &UserId, site: &Uuid, email: &str) -> Result<Sealed, SealFailed> {

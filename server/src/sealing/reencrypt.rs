@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use palisade_protocol::{MessageId, UserId};
 use palisade_store::{Sealed, Store, messages, mfa, users, vault_keys};
 use palisade_vault::Aad;
+use uuid::Uuid;
 
-use super::{Sealer, body_aad, email_aad, totp_secret_aad};
+use super::{Sealer, body_aad, email_aad, totp_secret_aad, version_aad};
 use crate::metrics::Metrics;
 
 const EVERY: Duration = Duration::from_secs(5);
@@ -21,6 +22,7 @@ const BATCH: i64 = 200;
 #[derive(Default)]
 struct Skipped {
     bodies: HashSet<MessageId>,
+    versions: HashSet<Uuid>,
     emails: HashSet<UserId>,
     secrets: HashSet<UserId>,
 }
@@ -29,6 +31,7 @@ struct Skipped {
 #[derive(Default)]
 struct Cursor {
     bodies: Option<MessageId>,
+    versions: Option<Uuid>,
     emails: Option<UserId>,
     secrets: Option<UserId>,
 }
@@ -78,6 +81,11 @@ fn reencrypt_batch(
         .into_iter()
         .map(|r| (r.id, r.body, body_aad(&r.id, &r.room)))
         .collect();
+    let versions: Vec<_> = store
+        .with_connection(|c| messages::versions_not_under(c, active, cursor.versions.as_ref(), BATCH))?
+        .into_iter()
+        .map(|v| (v.id, v.body, version_aad(&v.id, &v.message)))
+        .collect();
     let emails: Vec<_> = store
         .with_connection(|c| users::emails_not_under(c, active, cursor.emails.as_ref(), BATCH))?
         .into_iter()
@@ -88,11 +96,13 @@ fn reencrypt_batch(
         .into_iter()
         .map(|r| (r.user, r.secret, totp_secret_aad(&r.user)))
         .collect();
-    let seen = bodies.len() + emails.len() + secrets.len();
+    let seen = bodies.len() + versions.len() + emails.len() + secrets.len();
     let bodies = reseal_rows(sealer, "messages", bodies, &mut skipped.bodies, &mut cursor.bodies);
+    let versions = reseal_rows(sealer, "message_edits", versions, &mut skipped.versions, &mut cursor.versions);
     let emails = reseal_rows(sealer, "users", emails, &mut skipped.emails, &mut cursor.emails);
     let secrets = reseal_rows(sealer, "mfa_totp", secrets, &mut skipped.secrets, &mut cursor.secrets);
     let resealed = store.with_connection(|c| messages::replace_bodies(c, &bodies))?
+        + store.with_connection(|c| messages::replace_versions(c, &versions))?
         + store.with_connection(|c| users::replace_emails(c, &emails))?
         + store.with_connection(|c| mfa::replace_secrets(c, &secrets))?;
     Ok(Batch { seen, resealed })
@@ -197,7 +207,7 @@ mod tests {
     /// another room and so cannot open.
     fn fill(sealer: &Sealer, store: &Store, total: usize, unreadable: usize) -> palisade_protocol::RoomId {
         let site = store.with_connection(|c| sites::create(c, &"acme".parse().unwrap(), "Acme", &[])).unwrap();
-        let room = store.with_connection(|c| rooms::list_for_site(c, &site.id)).unwrap()[0].id;
+        let room = store.with_connection(|c| rooms::default_of(c, &site.id)).unwrap().id;
         let user = UserId(Uuid::new_v4());
         let email = sealer.seal_email(&user, &site.id, "ada@example.org").unwrap();
         let index = sealer.email_index(&site.id, "ada@example.org");
