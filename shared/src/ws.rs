@@ -21,6 +21,9 @@ pub enum ClientFrame {
     Subscribe { room: RoomId, after_seq: u64 },
     /// Store a message; answered by `ack` (or `error` carrying the same `client_id`).
     Send { room: RoomId, client_id: ClientMessageId, body: String },
+    /// The person is typing in a subscribed room. Send it every few seconds while they type;
+    /// the server passes on at most one per [`crate::limits::TYPING_EVERY_SECS`] per room.
+    Typing { room: RoomId },
 }
 
 // Hand-written so an access token never reaches a log line through `{:?}`.
@@ -34,6 +37,7 @@ impl std::fmt::Debug for ClientFrame {
             Self::Send { room, client_id, .. } => {
                 f.debug_struct("Send").field("room", room).field("client_id", client_id).finish_non_exhaustive()
             }
+            Self::Typing { room } => f.debug_struct("Typing").field("room", room).finish(),
         }
     }
 }
@@ -47,6 +51,16 @@ pub enum ServerFrame {
     Ready { user: Author },
     /// A stored message, replayed or live. Delivered once per subscription, in `seq` order.
     Message(MessageView),
+    /// A message already delivered was edited or deleted: replace the one with this `id`.
+    Updated(MessageView),
+    /// This connection's person was removed or banned from `room`: nothing more of it comes,
+    /// and subscribing again is refused.
+    Removed { room: RoomId },
+    /// Someone else is typing in a subscribed room; show it for a few seconds.
+    Typing { room: RoomId, user: Author },
+    /// Someone on the site came online (their first connection opened) or went offline
+    /// (their last one closed).
+    Presence { user: Author, online: bool },
     /// The message with this `client_id` is durably stored as `id` at `seq`.
     Ack { client_id: ClientMessageId, id: MessageId, seq: u64 },
     /// Something went wrong. With `client_id`, that send failed and was not stored.
@@ -90,6 +104,7 @@ mod tests {
         let frames = [
             (ClientFrame::Auth { access_token: "t".into() }, "auth"),
             (ClientFrame::Subscribe { room: RoomId(uuid(1)), after_seq: 7 }, "subscribe"),
+            (ClientFrame::Typing { room: RoomId(uuid(1)) }, "typing"),
             (
                 ClientFrame::Send { room: RoomId(uuid(1)), client_id: ClientMessageId(uuid(2)), body: "hi".into() },
                 "send",
@@ -105,6 +120,8 @@ mod tests {
         let author = Author { id: UserId(uuid(3)), display_name: "Ada".into() };
         let frames = [
             (ServerFrame::Ready { user: author.clone() }, "ready"),
+            (ServerFrame::Typing { room: RoomId(uuid(1)), user: author.clone() }, "typing"),
+            (ServerFrame::Presence { user: author.clone(), online: true }, "presence"),
             (
                 ServerFrame::Message(MessageView {
                     room: RoomId(uuid(1)),
@@ -114,9 +131,12 @@ mod tests {
                     body: "<b>not markup</b>".into(),
                     sent_at: Timestamp(1_700_000_000_000),
                     unavailable: false,
+                    edited_at: None,
+                    deleted: false,
                 }),
                 "message",
             ),
+            (ServerFrame::Removed { room: RoomId(uuid(1)) }, "removed"),
             (ServerFrame::Ack { client_id: ClientMessageId(uuid(2)), id: MessageId(uuid(4)), seq: 9 }, "ack"),
             (ServerFrame::error(ErrorCode::ValidationFailed, "too long"), "error"),
             (

@@ -289,8 +289,19 @@ async fn on_ready(
 fn apply(link: &Link, frame: ServerFrame, in_flight: &mut HashSet<ClientMessageId>) {
     let chat = &link.chat;
     match frame {
-        ServerFrame::Message(view) if view.room == link.room => chat.timeline.update(|t| t.insert(view)),
-        ServerFrame::Message(_) | ServerFrame::Ready { .. } => {}
+        // Keyed by seq, so an edit or deletion simply replaces the message it updates.
+        ServerFrame::Message(view) | ServerFrame::Updated(view) if view.room == link.room => {
+            chat.timeline.update(|t| t.insert(view));
+        }
+        ServerFrame::Removed { room } if room == link.room => {
+            chat.error.set(Some("You are no longer in this room.".into()));
+        }
+        ServerFrame::Message(_)
+        | ServerFrame::Updated(_)
+        | ServerFrame::Ready { .. }
+        | ServerFrame::Removed { .. }
+        | ServerFrame::Typing { .. }
+        | ServerFrame::Presence { .. } => {}
         ServerFrame::Ack { client_id, id, seq } => {
             in_flight.remove(&client_id);
             let me = chat.session.user_untracked();

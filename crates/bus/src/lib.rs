@@ -1,35 +1,63 @@
-//! Delivers each stored message to every connection subscribed to its room.
+//! Delivers what happens in a room (messages, edits, removals, typing) to every connection
+//! subscribed to it, and who is online to every connection of the site ([`Presence`]).
 //!
 //! One bounded broadcast channel per room: a publisher never waits for a slow subscriber; a
 //! subscriber that falls more than [`Bus::capacity`] events behind learns it has lagged and must
 //! resume from storage (the WebSocket closes it with a reason and the widget resubscribes).
 //! Channels of rooms nobody listens to are dropped, so memory follows live rooms only.
 
+mod presence;
+
+pub use presence::{Online, Presence, PresenceChange};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use palisade_protocol::RoomId;
-use palisade_protocol::messages::MessageView;
+use palisade_protocol::messages::{Author, MessageView};
+use palisade_protocol::{RoomId, UserId};
 use tokio::sync::broadcast;
 
 pub use tokio::sync::broadcast::error::RecvError;
 
+/// What happened in a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomEvent {
+    /// A message was stored.
+    Message(MessageView),
+    /// A message was edited or deleted.
+    Updated(MessageView),
+    /// `user` was removed or banned: their connections must stop delivering the room now,
+    /// not when they next reconnect.
+    AccessRevoked { room: RoomId, user: UserId },
+    /// `user` is typing in the room.
+    Typing { room: RoomId, user: Author },
+}
+
+impl RoomEvent {
+    pub fn room(&self) -> RoomId {
+        match self {
+            Self::Message(message) | Self::Updated(message) => message.room,
+            Self::AccessRevoked { room, .. } | Self::Typing { room, .. } => *room,
+        }
+    }
+}
+
 /// A handle to the bus; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Bus {
-    rooms: Arc<Mutex<HashMap<RoomId, broadcast::Sender<Arc<MessageView>>>>>,
+    rooms: Arc<Mutex<HashMap<RoomId, broadcast::Sender<Arc<RoomEvent>>>>>,
     capacity: usize,
 }
 
 /// A live subscription to one room.
 #[derive(Debug)]
 pub struct Subscription {
-    receiver: broadcast::Receiver<Arc<MessageView>>,
+    receiver: broadcast::Receiver<Arc<RoomEvent>>,
 }
 
 impl Subscription {
-    /// The next message, or [`RecvError::Lagged`] when this subscriber fell too far behind.
-    pub async fn recv(&mut self) -> Result<Arc<MessageView>, RecvError> {
+    /// The next event, or [`RecvError::Lagged`] when this subscriber fell too far behind.
+    pub async fn recv(&mut self) -> Result<Arc<RoomEvent>, RecvError> {
         self.receiver.recv().await
     }
 }
@@ -49,12 +77,12 @@ impl Bus {
         Subscription { receiver: sender.subscribe() }
     }
 
-    /// Sends `message` to the current subscribers of its room; returns how many there were.
-    pub fn publish(&self, message: MessageView) -> usize {
+    /// Sends `event` to the current subscribers of its room; returns how many there were.
+    pub fn publish(&self, event: RoomEvent) -> usize {
         let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
-        let room = message.room;
+        let room = event.room();
         let Some(sender) = rooms.get(&room) else { return 0 };
-        match sender.send(Arc::new(message)) {
+        match sender.send(Arc::new(event)) {
             Ok(receivers) => receivers,
             Err(_) => {
                 rooms.remove(&room);
@@ -68,11 +96,11 @@ impl Bus {
 mod tests {
     use super::*;
     use palisade_protocol::messages::Author;
-    use palisade_protocol::{MessageId, Timestamp, UserId};
+    use palisade_protocol::{MessageId, Timestamp};
     use uuid::Uuid;
 
-    fn message(room: RoomId, seq: u64) -> MessageView {
-        MessageView {
+    fn message(room: RoomId, seq: u64) -> RoomEvent {
+        RoomEvent::Message(MessageView {
             room,
             id: MessageId(Uuid::from_u128(u128::from(seq))),
             seq,
@@ -80,6 +108,15 @@ mod tests {
             body: format!("m{seq}"),
             sent_at: Timestamp(0),
             unavailable: false,
+            edited_at: None,
+            deleted: false,
+        })
+    }
+
+    fn seq_of(event: &RoomEvent) -> u64 {
+        match event {
+            RoomEvent::Message(message) | RoomEvent::Updated(message) => message.seq,
+            RoomEvent::AccessRevoked { .. } | RoomEvent::Typing { .. } => 0,
         }
     }
 
@@ -93,8 +130,8 @@ mod tests {
         assert_eq!(bus.publish(message(a, 1)), 2);
         assert_eq!(bus.publish(message(a, 2)), 2);
         for sub in [&mut first, &mut second] {
-            assert_eq!(sub.recv().await.unwrap().seq, 1);
-            assert_eq!(sub.recv().await.unwrap().seq, 2);
+            assert_eq!(seq_of(&sub.recv().await.unwrap()), 1);
+            assert_eq!(seq_of(&sub.recv().await.unwrap()), 2);
         }
         assert!(other.receiver.try_recv().is_err());
     }
