@@ -24,6 +24,8 @@ pub enum StoreError {
     Query(#[from] diesel::result::Error),
     #[error("the storage task stopped unexpectedly")]
     TaskFailed,
+    #[error("the batch this write was part of was not committed: {0}")]
+    BatchFailed(String),
 }
 
 impl StoreError {

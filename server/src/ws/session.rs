@@ -10,18 +10,21 @@ use std::time::{Duration, Instant};
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use futures_util::StreamExt;
-use palisade_bus::RecvError;
-use palisade_protocol::limits::{HISTORY_PAGE_MAX, WS_AUTH_TIMEOUT_SECS, check_message_body};
+use palisade_bus::{RecvError, RoomEvent};
+use palisade_protocol::limits::{HISTORY_PAGE_MAX, TYPING_EVERY_SECS, WS_AUTH_TIMEOUT_SECS, check_message_body};
 use palisade_protocol::messages::{Author, MessageView};
 use palisade_protocol::ws::{ClientFrame, ServerFrame};
 use palisade_protocol::{ClientMessageId, ErrorCode, MessageId, RoomId};
-use palisade_store::messages::{Appended, Cursor, NewMessage};
-use palisade_store::{rooms, sites, users};
+use palisade_store::group_commit::QueuedMessage;
+use palisade_store::messages::{Appended, Cursor};
+use palisade_store::{sites, users};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::app::AppState;
-use crate::routes::rooms::message_view;
+use crate::audit::Client;
+use crate::authz::Actor;
+use crate::routes::messages::message_view;
 use palisade_auth::AccessClaims;
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
@@ -31,6 +34,10 @@ const SESSION_CHECK_EVERY: Duration = Duration::from_secs(3);
 const IDLE_LIMIT: Duration = Duration::from_secs(45);
 /// Live events buffered per connection before it counts as a slow consumer.
 const OUTBOUND_QUEUE: usize = 256;
+/// How long a write may wait for the client to read before it counts as a slow consumer. A
+/// client that stops reading fills the socket's buffers, and then the write blocks this
+/// connection's loop, which would otherwise never see its queue fill.
+const WRITE_STALL_LIMIT: Duration = Duration::from_secs(10);
 
 /// Why the server ends a connection; sent as the close frame's reason.
 #[derive(Debug, Clone, Copy)]
@@ -62,18 +69,22 @@ impl Closing {
 
 /// An event for the connection from one of its room forwarders.
 enum Live {
-    Message(Arc<MessageView>),
+    Message(Arc<RoomEvent>),
+    /// This connection's person lost the room.
+    Revoked(RoomId),
     Lagged,
 }
 
 struct Connection {
     state: Arc<AppState>,
-    site: sites::Site,
     socket: Session,
     user: Author,
+    actor: Actor,
     /// Highest seq delivered per subscribed room, and the task forwarding its live events.
     rooms: HashMap<RoomId, (u64, JoinHandle<()>)>,
     live_tx: mpsc::Sender<Live>,
+    /// When a typing notice was last passed on, per room.
+    typing: HashMap<RoomId, Instant>,
 }
 
 impl Drop for Connection {
@@ -95,19 +106,25 @@ async fn close(socket: Session, why: Closing) {
     let _ = socket.close(Some(why.reason())).await;
 }
 
-fn parse(text: &str) -> Result<ClientFrame, ServerFrame> {
+/// The client's frame, or what to tell them about it (a `malformed_request` error's message).
+fn parse(text: &str) -> Result<ClientFrame, String> {
     serde_json::from_str(text).map_err(|e| {
-        let message = if e.to_string().starts_with("unknown variant") {
+        if e.to_string().starts_with("unknown variant") {
             format!("unknown frame type: {e}")
         } else {
             format!("the frame is not valid: {e}")
-        };
-        ServerFrame::error(ErrorCode::MalformedRequest, message)
+        }
     })
 }
 
 /// Drives one connection to its end.
-pub async fn run(state: Arc<AppState>, site: sites::Site, mut socket: Session, mut stream: AggregatedMessageStream) {
+pub async fn run(
+    state: Arc<AppState>,
+    site: sites::Site,
+    client: Client,
+    mut socket: Session,
+    mut stream: AggregatedMessageStream,
+) {
     let deadline = Duration::from_secs(WS_AUTH_TIMEOUT_SECS);
     let (user, claims) =
         match tokio::time::timeout(deadline, authenticate(&state, &site, &mut socket, &mut stream)).await {
@@ -121,9 +138,19 @@ pub async fn run(state: Arc<AppState>, site: sites::Site, mut socket: Session, m
     if !send(&mut socket, &ServerFrame::Ready { user: user.clone() }).await {
         return;
     }
-    let _open = state.metrics.socket_opened();
+    let open = state.metrics.socket_opened();
     let (live_tx, mut live_rx) = mpsc::channel(OUTBOUND_QUEUE);
-    let mut conn = Connection { state, site, socket, user, rooms: HashMap::new(), live_tx };
+    let actor = match Actor::load(&state, site.id, user.id, client).await {
+        Ok(Some(actor)) => actor,
+        Ok(None) => return close(socket, Closing::AuthFailed).await,
+        Err(e) => {
+            tracing::error!(error = %e, "role lookup failed during WebSocket auth");
+            return close(socket, Closing::ServerError).await;
+        }
+    };
+    // Online from here until this function returns, when the guard drops.
+    let (_online, mut presence) = state.presence.connect(site.id, user.clone());
+    let mut conn = Connection { state, socket, user, actor, rooms: HashMap::new(), live_tx, typing: HashMap::new() };
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
     let mut session_check = tokio::time::interval(SESSION_CHECK_EVERY);
     let mut last_heard = Instant::now();
@@ -150,11 +177,30 @@ pub async fn run(state: Arc<AppState>, site: sites::Site, mut socket: Session, m
                 }
             }
             live = live_rx.recv() => match live {
-                Some(Live::Message(message)) => {
-                    if !conn.deliver(&message).await { break None; }
+                Some(Live::Message(event)) => {
+                    let delivered = match event.as_ref() {
+                        RoomEvent::Message(message) => conn.deliver_live(message).await,
+                        RoomEvent::Updated(message) => conn.deliver_update(message).await,
+                        RoomEvent::Typing { room, user } => conn.deliver_typing(*room, user).await,
+                        RoomEvent::AccessRevoked { .. } => Ok(()),
+                    };
+                    if let Err(why) = delivered { break why; }
+                }
+                Some(Live::Revoked(room)) => {
+                    if let Err(why) = conn.revoked(room).await { break why; }
                 }
                 Some(Live::Lagged) => break Some(Closing::SlowConsumer),
                 None => break Some(Closing::ServerError),
+            },
+            change = presence.recv() => match change {
+                Ok(change) => {
+                    let frame = ServerFrame::Presence { user: change.user, online: change.online };
+                    if !send(&mut conn.socket, &frame).await { break None; }
+                }
+                // Presence is a hint: a connection that fell behind skips what it missed, and
+                // the widget can ask for the whole list again.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break Some(Closing::ServerError),
             },
             _ = session_check.tick() => {
                 match crate::sessions::live(&conn.state, &claims).await {
@@ -177,6 +223,8 @@ pub async fn run(state: Arc<AppState>, site: sites::Site, mut socket: Session, m
     };
     let socket = conn.socket.clone();
     drop(conn);
+    // Over: only the close frame is left, which waits for a slow consumer to read up to it.
+    drop(open);
     if let Some(why) = ending {
         tracing::debug!(?why, "closing WebSocket");
         close(socket, why).await;
@@ -205,8 +253,8 @@ async fn authenticate(
             send(socket, &ServerFrame::error(ErrorCode::UnexpectedFrame, "the first frame must be auth")).await;
             return Err(Closing::ProtocolViolation);
         }
-        Err(frame) => {
-            send(socket, &frame).await;
+        Err(message) => {
+            send(socket, &ServerFrame::error(ErrorCode::MalformedRequest, message)).await;
             return Err(Closing::ProtocolViolation);
         }
     };
@@ -253,30 +301,37 @@ impl Connection {
     /// Handles one client frame; `Err` ends the connection (with a close reason when `Some`).
     async fn on_frame(&mut self, text: &str) -> Result<(), Option<Closing>> {
         match parse(text) {
-            Err(frame) => self.reply(frame).await,
+            Err(message) => self.reply(ServerFrame::error(ErrorCode::MalformedRequest, message)).await,
             Ok(ClientFrame::Auth { .. }) => {
                 self.reply(ServerFrame::error(ErrorCode::UnexpectedFrame, "already authenticated")).await
             }
             Ok(ClientFrame::Subscribe { room, after_seq }) => self.subscribe(room, after_seq).await,
             Ok(ClientFrame::Send { room, client_id, body }) => self.send_message(room, client_id, body).await,
+            Ok(ClientFrame::Typing { room }) => self.typing(room).await,
         }
     }
 
-    async fn room_in_site(&self, room: RoomId) -> Result<bool, Option<Closing>> {
-        let site_id = self.site.id;
-        self.state
-            .store
-            .interact(move |conn| rooms::find_in_site(conn, &site_id, &room).map(|r| r.is_some()))
-            .await
-            .map_err(|e| {
+    /// Whether the connection's person may see `room` now, recording a refusal when not.
+    async fn may_see(&self, action: &str, room: RoomId) -> Result<bool, Option<Closing>> {
+        match self.actor.see(&self.state, action, room).await {
+            Ok(seen) => Ok(seen.is_some()),
+            Err(e) => {
                 tracing::error!(error = %e, "room lookup failed");
-                Some(Closing::ServerError)
-            })
+                Err(Some(Closing::ServerError))
+            }
+        }
+    }
+
+    /// Stops delivering a room its person was removed or banned from, and tells them so.
+    async fn revoked(&mut self, room: RoomId) -> Result<(), Option<Closing>> {
+        if let Some((_, forwarder)) = self.rooms.remove(&room) {
+            forwarder.abort();
+        }
+        self.reply(ServerFrame::Removed { room }).await
     }
 
     async fn subscribe(&mut self, room: RoomId, after_seq: u64) -> Result<(), Option<Closing>> {
-        if !self.room_in_site(room).await? {
-            tracing::info!(event = "authz_fail", user = %self.user.id, %room, "subscribe to a room outside the site");
+        if !self.may_see("subscribe", room).await? {
             return self.reply(ServerFrame::error(ErrorCode::NotFound, "no such room")).await;
         }
         if let Some((_, old)) = self.rooms.remove(&room) {
@@ -284,10 +339,21 @@ impl Connection {
         }
         let mut subscription = self.state.bus.subscribe(room);
         let tx = self.live_tx.clone();
+        let me = self.user.id;
         let forwarder = tokio::spawn(async move {
             loop {
                 let event = match subscription.recv().await {
-                    Ok(message) => Live::Message(message),
+                    Ok(event) => match event.as_ref() {
+                        RoomEvent::AccessRevoked { user, .. } if *user == me => {
+                            let _ = tx.send(Live::Revoked(room)).await;
+                            return;
+                        }
+                        RoomEvent::AccessRevoked { .. } => continue,
+                        RoomEvent::Typing { user, .. } if user.id == me => continue,
+                        RoomEvent::Message(_) | RoomEvent::Updated(_) | RoomEvent::Typing { .. } => {
+                            Live::Message(event)
+                        }
+                    },
                     Err(RecvError::Lagged(_)) => Live::Lagged,
                     Err(RecvError::Closed) => return,
                 };
@@ -322,9 +388,7 @@ impl Connection {
             let (messages, has_more) = page;
             for message in messages {
                 after = message.seq;
-                if !self.deliver(&message_view(&self.state.sealer, message)).await {
-                    return Err(None);
-                }
+                self.deliver(&message_view(&self.state.sealer, message)).await?;
             }
             if !has_more {
                 return Ok(());
@@ -332,14 +396,71 @@ impl Connection {
         }
     }
 
-    /// Sends `message` unless this subscription already delivered it; false if the socket died.
-    async fn deliver(&mut self, message: &MessageView) -> bool {
-        let Some((delivered, _)) = self.rooms.get_mut(&message.room) else { return true };
+    /// Writes a frame of a room's stream; a client that leaves it unread for
+    /// [`WRITE_STALL_LIMIT`] is a slow consumer.
+    async fn write(&mut self, frame: ServerFrame) -> Result<(), Option<Closing>> {
+        match tokio::time::timeout(WRITE_STALL_LIMIT, send(&mut self.socket, &frame)).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(None),
+            Err(_) => Err(Some(Closing::SlowConsumer)),
+        }
+    }
+
+    /// Delivers a message from the bus. Two connections can store a room's messages n and n+1
+    /// and publish them in the other order, so one past the next expected seq is not sent as
+    /// is: the gap is filled from storage, which holds everything up to it by then, and the
+    /// late one is skipped as delivered when it comes.
+    async fn deliver_live(&mut self, message: &MessageView) -> Result<(), Option<Closing>> {
+        let Some((delivered, _)) = self.rooms.get(&message.room) else { return Ok(()) };
+        if message.seq > delivered.saturating_add(1) {
+            let after = *delivered;
+            return self.replay(message.room, after).await;
+        }
+        self.deliver(message).await
+    }
+
+    /// Sends `message` unless this subscription already delivered it.
+    async fn deliver(&mut self, message: &MessageView) -> Result<(), Option<Closing>> {
+        let Some((delivered, _)) = self.rooms.get_mut(&message.room) else { return Ok(()) };
         if message.seq <= *delivered {
-            return true;
+            return Ok(());
         }
         *delivered = message.seq;
-        send(&mut self.socket, &ServerFrame::Message(message.clone())).await
+        self.write(ServerFrame::Message(message.clone())).await
+    }
+
+    /// Sends an edit or deletion of a message in a subscribed room. Unlike new messages these
+    /// are not skipped by seq: they replace a message the client may already hold, and applying
+    /// one twice changes nothing.
+    async fn deliver_update(&mut self, message: &MessageView) -> Result<(), Option<Closing>> {
+        if !self.rooms.contains_key(&message.room) {
+            return Ok(());
+        }
+        self.write(ServerFrame::Updated(message.clone())).await
+    }
+
+    /// Passes a typing notice on to the room, at most one per [`TYPING_EVERY_SECS`]: only in a
+    /// room this connection subscribed to, whose access was checked then (and a removal since
+    /// has unsubscribed it), so notices cost no database work.
+    async fn typing(&mut self, room: RoomId) -> Result<(), Option<Closing>> {
+        if !self.rooms.contains_key(&room) {
+            return self.reply(ServerFrame::error(ErrorCode::NotFound, "subscribe to the room first")).await;
+        }
+        let now = Instant::now();
+        let every = Duration::from_secs(TYPING_EVERY_SECS);
+        if self.typing.get(&room).is_some_and(|last| now.duration_since(*last) < every) {
+            return Ok(());
+        }
+        self.typing.insert(room, now);
+        self.state.bus.publish(RoomEvent::Typing { room, user: self.user.clone() });
+        Ok(())
+    }
+
+    async fn deliver_typing(&mut self, room: RoomId, user: &Author) -> Result<(), Option<Closing>> {
+        if !self.rooms.contains_key(&room) {
+            return Ok(());
+        }
+        self.write(ServerFrame::Typing { room, user: user.clone() }).await
     }
 
     async fn send_message(
@@ -356,8 +477,7 @@ impl Connection {
         if let Err(wait) = self.state.send_limiter.check_key(&self.user.id) {
             return self.reply(refuse(ErrorCode::RateLimited, format!("sending too fast; retry in {wait} s"))).await;
         }
-        if !self.room_in_site(room).await? {
-            tracing::info!(event = "authz_fail", user = %self.user.id, %room, "send to a room outside the site");
+        if !self.may_see("send_message", room).await? {
             return self.reply(refuse(ErrorCode::NotFound, "no such room".into())).await;
         }
         let id = MessageId(uuid::Uuid::new_v4());
@@ -368,15 +488,15 @@ impl Connection {
                 return self.reply(refuse(ErrorCode::Internal, "the message was not stored; retry".into())).await;
             }
         };
-        let (author, name) = (self.user.id, self.user.display_name.clone());
-        let appended = self
-            .state
-            .store
-            .interact(move |conn| {
-                let new = NewMessage { id, room, author, author_name: &name, client_id, body: &sealed };
-                palisade_store::messages::append(conn, &new)
-            })
-            .await;
+        let queued = QueuedMessage {
+            id,
+            room,
+            author: self.user.id,
+            author_name: self.user.display_name.clone(),
+            client_id,
+            body: sealed,
+        };
+        let appended = self.state.appender.append(queued).await;
         let appended = match appended {
             Ok(appended) => appended,
             Err(e) => {
@@ -389,7 +509,7 @@ impl Connection {
         self.reply(ServerFrame::Ack { client_id, id: stored.id, seq: stored.seq }).await?;
         if let Appended::New(message) = appended {
             self.state.metrics.message_sent();
-            self.state.bus.publish(message_view(&self.state.sealer, message));
+            self.state.bus.publish(RoomEvent::Message(message_view(&self.state.sealer, message)));
         }
         Ok(())
     }
