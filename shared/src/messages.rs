@@ -28,6 +28,12 @@ pub struct MessageView {
     /// message keeps its place in the room but its text is gone.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unavailable: bool,
+    /// When the text was last changed by its author.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    /// Deleted by its author or a moderator: the message keeps its place, without text.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -55,4 +61,39 @@ pub struct HistoryPage {
     pub messages: Vec<MessageView>,
     /// Whether more messages exist beyond this page in the direction asked.
     pub has_more: bool,
+}
+
+/// `PATCH /api/v1/rooms/{room}/messages/{id}`: a new text for one's own message.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EditMessage {
+    /// See [`crate::limits::check_message_body`].
+    pub body: String,
+}
+
+// Hand-written so message text never reaches a log line through `{:?}`.
+impl std::fmt::Debug for EditMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EditMessage").finish_non_exhaustive()
+    }
+}
+
+/// One earlier text of an edited message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageVersion {
+    /// Empty when `unavailable`.
+    pub body: String,
+    /// When this text was replaced by the next one.
+    pub replaced_at: Timestamp,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unavailable: bool,
+}
+
+/// `GET /api/v1/rooms/{room}/messages/{id}/versions`: earlier texts, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageVersions {
+    pub versions: Vec<MessageVersion>,
 }
