@@ -59,8 +59,8 @@ impl Appender {
         Self { queue, commits }
     }
 
-    /// How many transactions the writer has committed (tests compare it with messages sent).
-    #[cfg(feature = "test-support")]
+    /// How many transactions the writer has committed: messages appended over this is the
+    /// mean batch size.
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
