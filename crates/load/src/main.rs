@@ -3,9 +3,11 @@
 //! while under a flood of password sign-ins, and prints sign-ins per second and latency
 //! percentiles for both. The server runs as its own process so the figures are the server's,
 //! not this tool's. With `--enumeration-probe N` it measures instead whether response times
-//! tell existing accounts from unknown emails (see `enumeration`).
+//! tell existing accounts from unknown emails (see `enumeration`); with `--clients N` it
+//! measures fan-out over many connections and rooms instead (see `fanout`).
 
 mod enumeration;
+mod fanout;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -35,6 +37,7 @@ struct Options {
     flood_workers: usize,
     hash_concurrency: Option<usize>,
     enumeration_probe: Option<usize>,
+    fanout: fanout::Plan,
 }
 
 fn options() -> Result<Options> {
@@ -44,6 +47,7 @@ fn options() -> Result<Options> {
         flood_workers: 32,
         hash_concurrency: None,
         enumeration_probe: None,
+        fanout: fanout::Plan::default(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -54,30 +58,82 @@ fn options() -> Result<Options> {
             "--flood-workers" => options.flood_workers = value.parse()?,
             "--hash-concurrency" => options.hash_concurrency = Some(value.parse()?),
             "--enumeration-probe" => options.enumeration_probe = Some(value.parse()?),
+            "--clients" => options.fanout.clients = value.parse()?,
+            "--rooms" => options.fanout.rooms = value.parse()?,
+            "--rate" => options.fanout.rate = value.parse()?,
+            "--idle" => options.fanout.idle = value.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
     if options.server_bin.as_os_str().is_empty() {
         bail!(
             "usage: palisade-load --server-bin PATH [--seconds 10] [--flood-workers 32] [--hash-concurrency N] \
-             [--enumeration-probe N]"
+             [--enumeration-probe N] [--clients N --rooms M --rate MSGS_PER_SEC --idle N]"
         );
     }
     Ok(options)
 }
 
 struct Server {
-    child: Child,
+    /// The running `serve` process; `None` only while setting up.
+    child: Option<Child>,
     base: String,
     /// Where the server's mail (the sign-up links) goes.
     mail: SmtpSink,
-    _data: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+    hash_concurrency: Option<usize>,
+    data: tempfile::TempDir,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Server {
+    /// `palisade-server <args>` against this server's data and database, configured like it.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.bin);
+        command
+            .args(args)
+            .env("PALISADE_DATA_DIR", self.data.path())
+            .env("PALISADE_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("PALISADE_METRICS_LISTEN", "")
+            .env("PALISADE_TLS__MODE", "none")
+            .env("PALISADE_SMTP_URL", self.mail.url())
+            // All the load comes from one address; per-address and per-account limits would
+            // measure themselves, not the server.
+            .env("PALISADE_AUTH_REQUESTS_PER_MINUTE", "1000000")
+            .env("PALISADE_AUTH_BURST", "100000")
+            .env("PALISADE_MESSAGES_PER_MINUTE", "1000000")
+            .env("PALISADE_MESSAGE_BURST", "100000")
+            .env("PALISADE_WS_CONNECTS_PER_MINUTE", "1000000")
+            .env("PALISADE_WS_CONNECT_BURST", "100000")
+            .env("PALISADE_API_REQUESTS_PER_MINUTE", "1000000")
+            .env("PALISADE_API_BURST", "100000")
+            .env("PALISADE_LOG", "warn");
+        if let Some(n) = self.hash_concurrency {
+            command.env("PALISADE_PASSWORD_HASH_CONCURRENCY", n.to_string());
+        }
+        command
+    }
+
+    /// Runs a CLI command to completion, failing with what it printed.
+    fn cli(&self, args: &[&str]) -> Result<()> {
+        let output = self.command(args).output()?;
+        if !output.status.success() {
+            bail!("palisade-server {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(())
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 }
 
@@ -85,32 +141,18 @@ async fn start_server(options: &Options) -> Result<Server> {
     let data = tempfile::tempdir()?;
     let mail = SmtpSink::start().await?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let command = |args: &[&str]| {
-        let mut command = Command::new(&options.server_bin);
-        command
-            .args(args)
-            .env("PALISADE_DATA_DIR", data.path())
-            .env("PALISADE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("PALISADE_METRICS_LISTEN", "")
-            .env("PALISADE_TLS__MODE", "none")
-            .env("PALISADE_SMTP_URL", mail.url())
-            // The flood comes from one address; the per-address limit would stop it first.
-            .env("PALISADE_AUTH_REQUESTS_PER_MINUTE", "1000000")
-            .env("PALISADE_AUTH_BURST", "100000")
-            .env("PALISADE_MESSAGES_PER_MINUTE", "1000000")
-            .env("PALISADE_MESSAGE_BURST", "100000")
-            .env("PALISADE_LOG", "warn");
-        if let Some(n) = options.hash_concurrency {
-            command.env("PALISADE_PASSWORD_HASH_CONCURRENCY", n.to_string());
-        }
-        command
+    let mut server = Server {
+        child: None,
+        base: format!("http://127.0.0.1:{port}"),
+        mail,
+        bin: options.server_bin.clone(),
+        port,
+        hash_concurrency: options.hash_concurrency,
+        data,
     };
-    let added = command(&["site", "add", SITE, "--name", "Load", "--origin", ORIGIN]).output()?;
-    if !added.status.success() {
-        bail!("site add failed: {}", String::from_utf8_lossy(&added.stderr));
-    }
-    let child = command(&["serve"]).stdout(Stdio::null()).spawn()?;
-    Ok(Server { child, base: format!("http://127.0.0.1:{port}"), mail, _data: data })
+    server.cli(&["site", "add", SITE, "--name", "Load", "--origin", ORIGIN])?;
+    server.child = Some(server.command(&["serve"]).stdout(Stdio::null()).spawn()?);
+    Ok(server)
 }
 
 async fn wait_healthy(http: &reqwest::Client, base: &str) -> Result<()> {
@@ -229,6 +271,9 @@ async fn main() -> Result<()> {
     wait_healthy(&http, &server.base).await?;
     if let Some(accounts) = options.enumeration_probe {
         return enumeration::run(&http, &server, accounts).await;
+    }
+    if options.fanout.clients > 0 {
+        return fanout::run(&http, &server, &options.fanout, options.phase).await;
     }
     let sender_token = register(&http, &server, "sender@load.example").await?;
     let receiver_token = register(&http, &server, "receiver@load.example").await?;
