@@ -139,14 +139,22 @@ impl Actor {
         })
     }
 
-    /// Moderation reaches only down: a moderator cannot remove an admin, nor anyone their peer.
-    pub fn require_outranks(
+    /// For acting on someone else or on what they wrote: the matrix allows it, and they are on
+    /// the site and rank below the actor.
+    pub async fn require_over(
         &self,
         state: &AppState,
         action: Action,
         room: RoomId,
-        target: Role,
+        target: UserId,
     ) -> Result<(), ApiError> {
+        self.require(state, action, Some(room))?;
+        let role = self.target_role(state, action, Some(room), target).await?;
+        self.require_outranks(state, action, room, role)
+    }
+
+    /// Moderation reaches only down: a moderator cannot remove an admin, nor anyone their peer.
+    fn require_outranks(&self, state: &AppState, action: Action, room: RoomId, target: Role) -> Result<(), ApiError> {
         if permissions::outranks(self.role, target) {
             return Ok(());
         }

@@ -181,9 +181,7 @@ pub async fn remove(
     let message = visible_message(&state, &actor, "delete_message", room, id).await?;
     let own = message.author == actor.user;
     if !own {
-        actor.require(&state, Action::DeleteAnyMessage, Some(room))?;
-        let role = actor.target_role(&state, Action::DeleteAnyMessage, Some(room), message.author).await?;
-        actor.require_outranks(&state, Action::DeleteAnyMessage, room, role)?;
+        actor.require_over(&state, Action::DeleteAnyMessage, room, message.author).await?;
     }
     let by = actor.user;
     let author = message.author;
@@ -221,9 +219,7 @@ pub async fn versions(
     let actor = actor_of(&state, &caller, &req).await?;
     let message = visible_message(&state, &actor, "see_earlier_versions", room, id).await?;
     if message.author != actor.user {
-        actor.require(&state, Action::SeeEarlierVersions, Some(room))?;
-        let role = actor.target_role(&state, Action::SeeEarlierVersions, Some(room), message.author).await?;
-        actor.require_outranks(&state, Action::SeeEarlierVersions, room, role)?;
+        actor.require_over(&state, Action::SeeEarlierVersions, room, message.author).await?;
     }
     let stored = state.store.interact(move |conn| messages::versions(conn, &id)).await?;
     let versions = stored

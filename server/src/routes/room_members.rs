@@ -9,7 +9,7 @@ use palisade_store::members;
 
 use super::rooms::actor_of;
 use crate::app::AppState;
-use crate::authz::{Actor, Seen};
+use crate::authz::Actor;
 use crate::error::ApiError;
 use crate::extract::Caller;
 
@@ -125,23 +125,21 @@ pub async fn invite(
     Ok(no_content())
 }
 
-/// Checks a moderation request: the matrix, the room (which the moderator must see and which
-/// must not be a direct conversation), and the target's rank.
+/// Checks a moderation request: the room (which the moderator must see, and which must not be
+/// a direct conversation), then the matrix and the target's rank.
 async fn moderation(
     state: &AppState,
     actor: &Actor,
     action: Action,
     room: RoomId,
     target: UserId,
-) -> Result<Seen, ApiError> {
+) -> Result<(), ApiError> {
     actor.require(state, action, Some(room))?;
     let seen = actor.see_or_404(state, action.as_str(), room).await?;
     if seen.room.kind == RoomKind::Direct {
         return Err(ApiError::new(ErrorCode::ValidationFailed, "nobody moderates a direct conversation"));
     }
-    let role = actor.target_role(state, action, Some(room), target).await?;
-    actor.require_outranks(state, action, room, role)?;
-    Ok(seen)
+    actor.require_over(state, action, room, target).await
 }
 
 /// Takes someone of a lower role out of a room, closing its live delivery to them at once.
