@@ -504,13 +504,20 @@ impl Connection {
                 return self.reply(refuse(ErrorCode::Internal, "the message was not stored; retry".into())).await;
             }
         };
-        let stored = appended.message();
+        let (id, seq) = (appended.message().id, appended.message().seq);
+        // Published before the Ack is written, so a sender whose socket dies now still has its
+        // message delivered live; a retry is published again, since the first attempt may have
+        // died before publishing (subscribers skip a seq they already have). This connection
+        // handles its own live events only after this returns, so it still sees the Ack first.
+        let message = match appended {
+            Appended::New(message) => {
+                self.state.metrics.message_sent();
+                message
+            }
+            Appended::Duplicate(message) => message,
+        };
+        self.state.bus.publish(RoomEvent::Message(message_view(&self.state.sealer, message)));
         // The Ack goes out only now that the message is committed.
-        self.reply(ServerFrame::Ack { client_id, id: stored.id, seq: stored.seq }).await?;
-        if let Appended::New(message) = appended {
-            self.state.metrics.message_sent();
-            self.state.bus.publish(RoomEvent::Message(message_view(&self.state.sealer, message)));
-        }
-        Ok(())
+        self.reply(ServerFrame::Ack { client_id, id, seq }).await
     }
 }
