@@ -47,6 +47,8 @@ struct Received {
     latencies: Vec<Duration>,
     /// Sequence numbers that came twice or out of order, or skipped some.
     misordered: u64,
+    /// The server closed the socket (a reader it found too slow, say).
+    closed: bool,
 }
 
 #[derive(Default)]
@@ -100,7 +102,14 @@ async fn receive(mut socket: Socket, origin: Instant, stop: Arc<AtomicBool>, war
         let Ok(next) = tokio::time::timeout(Duration::from_millis(200), next_frame(&mut socket)).await else {
             continue;
         };
-        let Ok(ServerFrame::Message(message)) = next else { continue };
+        let message = match next {
+            Ok(ServerFrame::Message(message)) => message,
+            Ok(_) => continue,
+            Err(_) => {
+                seen.closed = true;
+                break;
+            }
+        };
         if message.seq != last_seq + 1 {
             seen.misordered += 1;
         }
@@ -119,7 +128,8 @@ async fn receive(mut socket: Socket, origin: Instant, stop: Arc<AtomicBool>, war
     seen
 }
 
-/// Sends to `room` at `every` until `stop`, counting acks and refusals as they come back.
+/// Sends to `room` at `every` until `stop`, counting acks and refusals as they come back, then
+/// waits (a little) for the acks still owed, so no message is abandoned mid-flight.
 async fn send(
     mut socket: Socket,
     room: RoomId,
@@ -130,7 +140,11 @@ async fn send(
 ) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !stop.load(Ordering::Relaxed) {
+    let mut owed = 0_u64;
+    let drain_until = loop {
+        if stop.load(Ordering::Relaxed) {
+            break Instant::now() + Duration::from_secs(5);
+        }
         tokio::select! {
             _ = tick.tick() => {
                 let body = origin.elapsed().as_micros().to_string();
@@ -141,14 +155,42 @@ async fn send(
                     return;
                 }
                 counts.sent.fetch_add(1, Ordering::Relaxed);
+                owed += 1;
             }
-            frame = next_frame(&mut socket) => match frame {
-                Ok(ServerFrame::Ack { .. }) => { counts.acked.fetch_add(1, Ordering::Relaxed); }
-                Ok(ServerFrame::Error { .. }) | Err(_) => { counts.errors.fetch_add(1, Ordering::Relaxed); }
-                Ok(_) => {}
-            },
+            frame = next_frame(&mut socket) => if !count_answer(frame, &counts, &mut owed) { return },
+        }
+    };
+    while owed > 0 {
+        let left = drain_until.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, next_frame(&mut socket)).await {
+            Ok(frame) => {
+                if !count_answer(frame, &counts, &mut owed) {
+                    return;
+                }
+            }
+            Err(_) => return,
         }
     }
+}
+
+/// Counts an ack or a refusal; false when the socket is gone.
+fn count_answer(frame: Result<ServerFrame>, counts: &Counters, owed: &mut u64) -> bool {
+    match frame {
+        Ok(ServerFrame::Ack { .. }) => {
+            counts.acked.fetch_add(1, Ordering::Relaxed);
+            *owed = owed.saturating_sub(1);
+        }
+        Ok(ServerFrame::Error { .. }) => {
+            counts.errors.fetch_add(1, Ordering::Relaxed);
+            *owed = owed.saturating_sub(1);
+        }
+        Ok(_) => {}
+        Err(_) => {
+            counts.errors.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+    }
+    true
 }
 
 pub async fn run(http: &reqwest::Client, server: &Server, plan: &Plan, phase: Duration) -> Result<()> {
@@ -179,6 +221,7 @@ pub async fn run(http: &reqwest::Client, server: &Server, plan: &Plan, phase: Du
         let frame =
             ClientFrame::Send { room: *room, client_id: ClientMessageId(uuid::Uuid::new_v4()), body: "warm-up".into() };
         socket.send(frame_text(&frame)?).await?;
+        while !matches!(next_frame(&mut socket).await?, ServerFrame::Ack { .. }) {}
         senders.push(socket);
     }
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -204,11 +247,12 @@ pub async fn run(http: &reqwest::Client, server: &Server, plan: &Plan, phase: Du
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, Ordering::Relaxed);
     let mut latencies = Vec::new();
-    let mut misordered = 0;
+    let (mut misordered, mut closed) = (0, 0);
     while let Some(received) = receivers.join_next().await {
         let received = received?;
         latencies.extend(received.latencies);
         misordered += received.misordered;
+        closed += usize::from(received.closed);
     }
     latencies.sort();
 
@@ -224,7 +268,8 @@ pub async fn run(http: &reqwest::Client, server: &Server, plan: &Plan, phase: Du
         phase.as_secs()
     );
     println!(
-        "sent {sent} ({:.0}/s), acked {}, errors {}, deliveries {} of about {} expected ({:.0}/s), out of order {misordered}",
+        "sent {sent} ({:.0}/s), acked {}, errors {}, deliveries {} of about {} expected ({:.0}/s), out of order \
+         {misordered}, clients cut off {closed}",
         sent as f64 / sent_for.as_secs_f64(),
         counts.acked.load(Ordering::Relaxed),
         counts.errors.load(Ordering::Relaxed),
