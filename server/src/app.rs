@@ -185,7 +185,7 @@ fn cors(origins: OriginSet) -> Cors {
     // /auth/logout; those also demand the CSRF header, which only an approved preflight permits.
     Cors::default()
         .allowed_origin_fn(move |origin, _req| origins.contains(origin.as_bytes()))
-        .allowed_methods([Method::GET, Method::POST, Method::DELETE])
+        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

@@ -266,6 +266,22 @@ async fn cors_answers_only_allowed_origins() {
     let refused = preflight("https://evil.example").await.unwrap();
     assert!(refused.headers().get("access-control-allow-origin").is_none());
     assert!(refused.headers().get("access-control-allow-credentials").is_none());
+    // Every method the API routes use, or the widget's read markers and edits never leave the
+    // browser.
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+        let answer = app
+            .http
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/rooms"))
+            .header("origin", ORIGIN)
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "authorization,content-type")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "preflight for {method}");
+        let methods = answer.headers()["access-control-allow-methods"].to_str().unwrap().to_owned();
+        assert!(methods.contains(method), "{method} missing from {methods}");
+    }
 }
 
 #[tokio::test]
