@@ -122,4 +122,24 @@ impl Stack {
         store.with_connection(|c| palisade_store::sites::set_mfa_required_roles(c, &demo, roles))?;
         Ok(())
     }
+
+    /// Gives the account with `email` on site `demo` a role, as
+    /// `palisade-server user role --role … --site demo --email …` would: accounts are found by
+    /// the blind index of their email, under the key the server created in its data directory.
+    /// The server reads roles per request, and a WebSocket once as it opens.
+    pub fn set_role(&self, email: &str, role: palisade_protocol::roles::Role) -> Result<(), HarnessError> {
+        let key_file = self._data.path().join("keys").join("blind-index.key");
+        let key = palisade_vault::BlindIndexKey::load(&key_file)
+            .map_err(|e| HarnessError::Environment(format!("{}: {e}", key_file.display())))?;
+        let store = palisade_store::Store::open(self._db.url(), 1)?;
+        let demo = "demo".parse().map_err(|e| HarnessError::Environment(format!("{e}")))?;
+        let site = store
+            .with_connection(|c| palisade_store::sites::find_by_public_id(c, &demo))?
+            .ok_or_else(|| HarnessError::Environment("there is no site demo".into()))?;
+        let index = key.email(&site.id.to_string(), email).to_hex();
+        store
+            .with_connection(|c| palisade_store::users::set_role(c, &site.id, &index, role))?
+            .map(drop)
+            .ok_or_else(|| HarnessError::Environment(format!("site demo has no account {email}")))
+    }
 }

@@ -13,7 +13,7 @@ use palisade_protocol::messages::HistoryPage;
 use palisade_protocol::mfa::{
     MfaChallenge, MfaStatus, MfaVerifyRequest, ReauthRequest, RecoveryCodes, TotpConfirmRequest, TotpEnrollment,
 };
-use palisade_protocol::rooms::RoomList;
+use palisade_protocol::rooms::{ReadMarker, RoomList, RoomSummary, StartSupport};
 use palisade_protocol::sites::SiteInfo;
 use palisade_protocol::{ErrorBody, ErrorCode, RoomId, SessionId};
 use serde::de::DeserializeOwned;
@@ -222,6 +222,22 @@ pub async fn change_password(
 
 pub async fn rooms(config: &Config, token: &AccessToken) -> Result<RoomList, ApiError> {
     read(bearer(Request::get(&config.api_url("/rooms")), token).send().await).await
+}
+
+/// A new support conversation with the site's staff.
+pub async fn start_support(config: &Config, token: &AccessToken) -> Result<RoomSummary, ApiError> {
+    let request = bearer(Request::post(&config.api_url("/rooms/support")), token)
+        .json(&StartSupport::default())
+        .map_err(|_| ApiError::Decode)?;
+    read(request.send().await).await
+}
+
+/// Everything up to `seq` in `room` has been read.
+pub async fn mark_read(config: &Config, token: &AccessToken, room: RoomId, seq: u64) -> Result<(), ApiError> {
+    let request = bearer(Request::put(&config.api_url(&format!("/rooms/{room}/read"))), token)
+        .json(&ReadMarker { seq })
+        .map_err(|_| ApiError::Decode)?;
+    read_empty(request.send().await).await
 }
 
 /// The newest page, or with `before` the page of messages older than that `seq`.

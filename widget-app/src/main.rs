@@ -10,10 +10,12 @@ mod config;
 mod cooldown;
 mod error_text;
 mod mount;
+mod rooms;
 mod session;
 mod socket;
 mod time_label;
 mod timeline;
+mod typing;
 
 /// Does nothing on purpose: the loader decides where and when to mount, through [`mount::mount`].
 fn main() {}

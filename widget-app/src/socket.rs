@@ -1,5 +1,6 @@
-//! The WebSocket connection: authenticate with the first frame, subscribe from the highest `seq`
-//! already shown, send and re-send messages, and reconnect with capped exponential backoff
+//! The WebSocket connection: authenticate with the first frame, subscribe to the open room and
+//! to every room whose unread messages count, each from the highest `seq` already known, send
+//! and re-send messages and typing notices, and reconnect with capped exponential backoff
 //! whenever the connection drops. Each attempt authenticates with the newest access token; one
 //! that is refused is renewed once. It stops when its [`Socket`] handle is dropped, and signs
 //! the person out when the server ends the session (logout elsewhere, password change).
@@ -22,7 +23,6 @@ use crate::auth;
 use crate::browser;
 use crate::chat::Chat;
 use crate::error_text;
-use crate::timeline::Timeline;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionState {
@@ -50,30 +50,42 @@ impl ConnectionState {
     }
 }
 
+/// What the rest of the widget asks of the connection. While it is down these are dropped:
+/// after the next authentication every watched room is subscribed and every unacknowledged
+/// message sent again anyway.
+#[derive(Debug, Clone, Copy)]
+pub enum Request {
+    /// Send this message (already in a timeline).
+    Send(ClientMessageId),
+    /// Subscribe to this room (again) from the newest message held: it was just opened.
+    Subscribe(RoomId),
+    /// Subscribe to the watched rooms this connection does not follow yet (the list changed).
+    Watch,
+    /// The person is typing in this room.
+    Typing(RoomId),
+}
+
 /// Handle to the running connection task.
 #[derive(Debug)]
 pub struct Socket {
-    sends: mpsc::UnboundedSender<ClientMessageId>,
+    requests: mpsc::UnboundedSender<Request>,
 }
 
 impl Socket {
-    pub fn start(chat: Chat, url: String, room: RoomId, generation: u64) -> Self {
-        let (sends, requests) = mpsc::unbounded();
-        spawn_local(run(Link { chat, url, room, generation }, requests));
-        Self { sends }
+    pub fn start(chat: Chat, url: String, generation: u64) -> Self {
+        let (requests, receiver) = mpsc::unbounded();
+        spawn_local(run(Link { chat, url, generation }, receiver));
+        Self { requests }
     }
 
-    /// Asks for `client_id` (already in the timeline) to be sent. While disconnected this is a
-    /// no-op: every unacknowledged message is sent again after the next authentication.
-    pub fn send(&self, client_id: ClientMessageId) {
-        let _ = self.sends.unbounded_send(client_id);
+    pub fn request(&self, request: Request) {
+        let _ = self.requests.unbounded_send(request);
     }
 }
 
 struct Link {
     chat: Chat,
     url: String,
-    room: RoomId,
     generation: u64,
 }
 
@@ -104,7 +116,7 @@ const SESSION_ENDED: &str = "session_ended";
 enum Event {
     Frame(Result<Message, WebSocketError>),
     Closed,
-    Send(ClientMessageId),
+    Request(Request),
     Stop,
 }
 
@@ -112,7 +124,7 @@ enum Event {
 /// immediately drops connections still gets backed off from.
 const STABLE_AFTER_MILLIS: i64 = 10_000;
 
-async fn run(link: Link, mut requests: mpsc::UnboundedReceiver<ClientMessageId>) {
+async fn run(link: Link, mut requests: mpsc::UnboundedReceiver<Request>) {
     let mut failures: u32 = 0;
     let mut state = ConnectionState::Connecting;
     // Whether the previous attempt's token was refused and then renewed.
@@ -172,7 +184,7 @@ async fn run(link: Link, mut requests: mpsc::UnboundedReceiver<ClientMessageId>)
     }
 }
 
-async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<ClientMessageId>) -> Ended {
+async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Request>) -> Ended {
     let version = link.chat.session.version();
     let Some(token) = link.chat.session.token() else {
         return Ended::Stopped;
@@ -193,11 +205,13 @@ async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Client
     }
 
     let frames = frames.map(Event::Frame).chain(stream::once(future::ready(Event::Closed)));
-    let sends = requests.by_ref().map(Event::Send).chain(stream::once(future::ready(Event::Stop)));
+    let sends = requests.by_ref().map(Event::Request).chain(stream::once(future::ready(Event::Stop)));
     let mut events = stream::select(frames, sends);
     let mut opened_at: Option<i64> = None;
     // What this connection has sent and not yet seen answered; a new connection starts empty.
     let mut in_flight: HashSet<ClientMessageId> = HashSet::new();
+    // The rooms this connection follows.
+    let mut subscribed: Vec<RoomId> = Vec::new();
 
     while let Some(event) = events.next().await {
         if !link.current() {
@@ -219,7 +233,11 @@ async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Client
                 }
                 Ok(ServerFrame::Ready { user }) => {
                     link.chat.session.set_user(user);
-                    let opened = on_ready(link, &mut sink, &mut in_flight).await;
+                    // Back after a drop: rooms may have been started meanwhile (no frame says so).
+                    if link.chat.connection.get_untracked() == ConnectionState::Reconnecting {
+                        link.chat.refresh_rooms();
+                    }
+                    let opened = on_ready(link, &mut sink, &mut in_flight, &mut subscribed).await;
                     if opened {
                         opened_at = Some(browser::now().as_millis());
                     }
@@ -239,17 +257,28 @@ async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Client
             }
             // Errors are followed by the close that ends the stream; binary frames are not ours.
             Event::Frame(_) => true,
-            Event::Send(client_id) => {
-                let body = link.chat.timeline.with_untracked(|t| t.pending_body(client_id).map(str::to_owned));
-                match body {
-                    Some(body) if opened_at.is_some() && !in_flight.contains(&client_id) => {
-                        let frame = ClientFrame::Send { room: link.room, client_id, body };
-                        in_flight.insert(client_id);
-                        send(&mut sink, &frame).await
-                    }
-                    _ => true,
+            // Before `ready`, `on_ready` takes care of everything asked meanwhile.
+            Event::Request(_) if opened_at.is_none() => true,
+            Event::Request(Request::Send(client_id)) => match link.chat.pending(client_id) {
+                Some((room, body)) if !in_flight.contains(&client_id) => {
+                    in_flight.insert(client_id);
+                    send(&mut sink, &ClientFrame::Send { room, client_id, body }).await
                 }
+                _ => true,
+            },
+            Event::Request(Request::Subscribe(room)) => {
+                if !subscribed.contains(&room) {
+                    subscribed.push(room);
+                }
+                let after_seq = link.chat.subscribe_from(room);
+                send(&mut sink, &ClientFrame::Subscribe { room, after_seq }).await
             }
+            Event::Request(Request::Watch) => subscribe_watched(link, &mut sink, &mut subscribed).await,
+            // The server passes notices on only in rooms this connection follows.
+            Event::Request(Request::Typing(room)) if subscribed.contains(&room) => {
+                send(&mut sink, &ClientFrame::Typing { room }).await
+            }
+            Event::Request(Request::Typing(_)) => true,
         };
         if !keep_going {
             break;
@@ -263,21 +292,21 @@ fn session_ended() -> Ended {
     Ended::Revoked(error_text::for_code(ErrorCode::Unauthenticated, "", None))
 }
 
-/// Subscribes from the newest message already shown (the server replays everything after it)
-/// and re-sends what is still unacknowledged under the same client ids, which the server
-/// stores only once.
+/// Subscribes to every watched room from the newest message already known there (the server
+/// replays everything after it) and re-sends what is still unacknowledged under the same
+/// client ids, which the server stores only once.
 async fn on_ready(
     link: &Link,
     sink: &mut SplitSink<WebSocket, Message>,
     in_flight: &mut HashSet<ClientMessageId>,
+    subscribed: &mut Vec<RoomId>,
 ) -> bool {
-    let after_seq = link.chat.timeline.with_untracked(Timeline::highest_seq);
-    if !send(sink, &ClientFrame::Subscribe { room: link.room, after_seq }).await {
+    if !subscribe_watched(link, sink, subscribed).await {
         return false;
     }
-    for (client_id, body) in link.chat.timeline.with_untracked(Timeline::unacknowledged) {
+    for (room, client_id, body) in link.chat.unacknowledged() {
         in_flight.insert(client_id);
-        if !send(sink, &ClientFrame::Send { room: link.room, client_id, body }).await {
+        if !send(sink, &ClientFrame::Send { room, client_id, body }).await {
             return false;
         }
     }
@@ -286,37 +315,43 @@ async fn on_ready(
     true
 }
 
+/// Subscribes to the watched rooms not followed yet; false if the socket died.
+async fn subscribe_watched(
+    link: &Link,
+    sink: &mut SplitSink<WebSocket, Message>,
+    subscribed: &mut Vec<RoomId>,
+) -> bool {
+    for (room, after_seq) in link.chat.subscriptions() {
+        if subscribed.contains(&room) {
+            continue;
+        }
+        subscribed.push(room);
+        if !send(sink, &ClientFrame::Subscribe { room, after_seq }).await {
+            return false;
+        }
+    }
+    true
+}
+
 fn apply(link: &Link, frame: ServerFrame, in_flight: &mut HashSet<ClientMessageId>) {
     let chat = &link.chat;
     match frame {
+        ServerFrame::Message(view) => chat.received(view, false),
         // Keyed by seq, so an edit or deletion simply replaces the message it updates.
-        ServerFrame::Message(view) | ServerFrame::Updated(view) if view.room == link.room => {
-            chat.timeline.update(|t| t.insert(view));
-        }
-        ServerFrame::Removed { room } if room == link.room => {
-            chat.error.set(Some("You are no longer in this room.".into()));
-        }
-        ServerFrame::Message(_)
-        | ServerFrame::Updated(_)
-        | ServerFrame::Ready { .. }
-        | ServerFrame::Removed { .. }
-        | ServerFrame::Typing { .. }
-        | ServerFrame::Presence { .. } => {}
+        ServerFrame::Updated(view) => chat.received(view, true),
+        ServerFrame::Removed { room } => chat.lost_room(room),
+        ServerFrame::Typing { room, user } => chat.someone_typing(room, &user),
+        ServerFrame::Ready { .. } | ServerFrame::Presence { .. } => {}
         ServerFrame::Ack { client_id, id, seq } => {
             in_flight.remove(&client_id);
-            let me = chat.session.user_untracked();
-            chat.timeline.update(|t| {
-                t.acknowledge(client_id, id, seq, me.as_ref());
-            });
+            chat.acknowledged(client_id, id, seq);
         }
         ServerFrame::Error { error, message, client_id } => {
             let text = error_text::for_code(error, &message, None);
             match client_id {
                 Some(client_id) => {
                     in_flight.remove(&client_id);
-                    chat.timeline.update(|t| {
-                        t.fail(client_id, text);
-                    });
+                    chat.refused(client_id, text);
                 }
                 None => chat.error.set(Some(text)),
             }
@@ -333,7 +368,7 @@ async fn send(sink: &mut SplitSink<WebSocket, Message>, frame: &ClientFrame) -> 
 
 /// Waits out the backoff. Sends requested meanwhile need no handling: they are in the timeline
 /// and go out after the next authentication. Returns false when the handle was dropped.
-async fn wait(delay: Duration, requests: &mut mpsc::UnboundedReceiver<ClientMessageId>) -> bool {
+async fn wait(delay: Duration, requests: &mut mpsc::UnboundedReceiver<Request>) -> bool {
     let mut timer = pin!(browser::sleep(delay));
     loop {
         match future::select(timer.as_mut(), requests.next()).await {

@@ -16,6 +16,9 @@ pub struct StoredMessage {
     pub author: Author,
     pub body: String,
     pub sent_at: Timestamp,
+    /// When its author last changed the text.
+    pub edited_at: Option<Timestamp>,
+    pub deleted: bool,
     /// Built from an `ack` before the server's own `message` frame arrived; that frame replaces it.
     pub provisional: bool,
 }
@@ -39,6 +42,8 @@ impl From<MessageView> for StoredMessage {
                 view.body
             },
             sent_at: view.sent_at,
+            edited_at: view.edited_at,
+            deleted: view.deleted,
             provisional: false,
         }
     }
@@ -74,11 +79,15 @@ pub struct Row {
     /// Changes whenever the row's content can change, so a keyed list re-renders exactly then.
     pub key: String,
     pub seq: Option<u64>,
+    /// The stored message's id; `None` while it waits for the server.
+    pub id: Option<MessageId>,
     pub client_id: Option<ClientMessageId>,
     pub author: String,
     pub body: String,
     pub sent_at: Timestamp,
     pub mine: bool,
+    pub edited: bool,
+    pub deleted: bool,
     pub status: RowStatus,
 }
 
@@ -142,6 +151,8 @@ impl Timeline {
                     author: me.clone(),
                     body: outgoing.body,
                     sent_at: outgoing.created_at,
+                    edited_at: None,
+                    deleted: false,
                     provisional: true,
                 },
             );
@@ -193,13 +204,16 @@ impl Timeline {
 
     pub fn rows(&self, me: Option<UserId>) -> Vec<Row> {
         let stored = self.stored.values().map(|m| Row {
-            key: format!("s{}{}", m.seq, if m.provisional { "p" } else { "" }),
+            key: stored_key(m),
             seq: Some(m.seq),
+            id: Some(m.id),
             client_id: None,
             author: m.author.display_name.clone(),
             body: m.body.clone(),
             sent_at: m.sent_at,
             mine: me == Some(m.author.id),
+            edited: m.edited_at.is_some() && !m.deleted,
+            deleted: m.deleted,
             status: RowStatus::Stored,
         });
         let outgoing = self.outgoing.iter().map(|o| {
@@ -210,16 +224,33 @@ impl Timeline {
             Row {
                 key: format!("c{}{}", o.client_id, if matches!(status, RowStatus::Failed(_)) { "f" } else { "" }),
                 seq: None,
+                id: None,
                 client_id: Some(o.client_id),
                 author: String::from("You"),
                 body: o.body.clone(),
                 sent_at: o.created_at,
                 mine: true,
+                edited: false,
+                deleted: false,
                 status,
             }
         });
         stored.chain(outgoing).collect()
     }
+}
+
+/// Changes with everything a stored row shows: an edit or a deletion re-renders it.
+fn stored_key(m: &StoredMessage) -> String {
+    let state = if m.deleted {
+        "d".to_owned()
+    } else if let Some(at) = m.edited_at {
+        format!("e{}", at.as_millis())
+    } else if m.provisional {
+        "p".to_owned()
+    } else {
+        String::new()
+    };
+    format!("s{}{state}", m.seq)
 }
 
 #[cfg(test)]
@@ -250,10 +281,20 @@ mod tests {
     fn an_edit_or_a_deletion_replaces_the_message_in_its_place() {
         let mut timeline = Timeline::default();
         timeline.insert(view(3, "teh"));
+        let key = |t: &Timeline| t.rows(None)[0].key.clone();
+        let original = key(&timeline);
         timeline.insert(MessageView { edited_at: Some(Timestamp(1)), ..view(3, "the") });
         assert_eq!(timeline.stored.get(&3).map(|m| m.body.as_str()), Some("the"));
-        timeline.insert(MessageView { deleted: true, ..view(3, "") });
+        let row = &timeline.rows(None)[0];
+        assert!(row.edited && !row.deleted);
+        let edited = key(&timeline);
+        assert_ne!(edited, original, "an edit re-renders the row");
+        timeline.insert(MessageView { edited_at: Some(Timestamp(2)), ..view(3, "then") });
+        assert_ne!(key(&timeline), edited, "so does a second edit");
+        timeline.insert(MessageView { deleted: true, edited_at: Some(Timestamp(2)), ..view(3, "") });
         assert_eq!(timeline.stored.get(&3).map(|m| m.body.as_str()), Some(DELETED_BODY));
+        let row = &timeline.rows(None)[0];
+        assert!(row.deleted && !row.edited, "a deleted message is not also marked edited");
         assert_eq!(timeline.stored.len(), 1);
     }
 

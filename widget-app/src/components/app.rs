@@ -95,7 +95,7 @@ pub fn App(config: Config) -> impl IntoView {
                         </div>
                     }.into_any(),
                     Screen::SignedOut => safe_view! { <AuthForm chat on_close link/> }.into_any(),
-                    Screen::SignedIn => safe_view! { <ChatView chat on_close/> }.into_any(),
+                    Screen::SignedIn => safe_view! { <ChatView chat open on_close/> }.into_any(),
                     Screen::MfaRequired => safe_view! { <MfaRequired chat on_close/> }.into_any(),
                 }}
             </section>

@@ -1,18 +1,42 @@
-//! Writing a message: Enter sends, Shift+Enter starts a new line.
+//! Writing a message to the open room: Enter sends, Shift+Enter starts a new line. Each room
+//! keeps its own draft, and the others in the room hear that the person is typing.
 
 use leptos::ev::{KeyboardEvent, SubmitEvent};
+use leptos::html;
 use leptos::prelude::*;
+use palisade_protocol::RoomId;
 use palisade_protocol::limits::MESSAGE_BODY_MAX;
 
 use super::icons::SendIcon;
 use crate::chat::{Chat, Phase};
+use crate::rooms::Rooms;
 
 /// The counter appears this close to the limit; earlier it would only be noise.
 const COUNTER_FROM: usize = MESSAGE_BODY_MAX - 500;
 
 #[component]
-pub fn Composer(chat: Chat) -> impl IntoView {
+pub fn Composer(chat: Chat, field: NodeRef<html::Textarea>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
+    // The drafts of the rooms not open now.
+    let drafts = StoredValue::new(Vec::<(RoomId, String)>::new());
+    let room = Memo::new(move |_| chat.rooms.with(Rooms::selected_id));
+    Effect::new(move |previous: Option<Option<RoomId>>| {
+        let current = room.get();
+        if let Some(previous) = previous.filter(|previous| *previous != current) {
+            let text = draft.get_untracked();
+            let kept = drafts
+                .try_update_value(|drafts| {
+                    if let Some(previous) = previous {
+                        drafts.push((previous, text));
+                    }
+                    let index = drafts.iter().position(|(room, _)| Some(*room) == current)?;
+                    Some(drafts.swap_remove(index).1)
+                })
+                .flatten();
+            draft.set(kept.unwrap_or_default());
+        }
+        current
+    });
     let length = Memo::new(move |_| draft.with(|text| text.chars().count()));
     let ready = move || chat.phase.get() == Phase::Ready;
 
@@ -39,8 +63,15 @@ pub fn Composer(chat: Chat) -> impl IntoView {
                 rows="1"
                 placeholder="Write a message…"
                 aria-describedby="palisade-composer-status"
+                node_ref=field
                 prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    if !tidy(&text).is_empty() {
+                        chat.typed();
+                    }
+                    draft.set(text);
+                }
                 on:keydown=move |ev: KeyboardEvent| {
                     // While an input method is composing, Enter confirms the composition.
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {

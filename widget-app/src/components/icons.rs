@@ -47,6 +47,15 @@ pub fn BackIcon() -> impl IntoView {
     }
 }
 
+#[component]
+pub fn ListIcon() -> impl IntoView {
+    safe_view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path class="stroke" d="M4 6h16M4 12h16M4 18h10"></path>
+        </svg>
+    }
+}
+
 /// The panel's close button; focus returns to the launcher through `on_close`.
 #[component]
 pub fn CloseButton(on_close: Callback<()>) -> impl IntoView {

@@ -84,7 +84,7 @@ pub fn MessageList(chat: Chat) -> impl IntoView {
 }
 
 fn message_item(chat: Chat, row: Row) -> impl IntoView {
-    let Row { seq, client_id, author, body, sent_at, mine, status, .. } = row;
+    let Row { seq, client_id, author, body, sent_at, mine, edited, deleted, status, .. } = row;
     let pending = status == RowStatus::Pending;
     let failure = match status {
         RowStatus::Failed(reason) => Some(reason),
@@ -98,14 +98,18 @@ fn message_item(chat: Chat, row: Row) -> impl IntoView {
             class:mine=mine
             class:pending=pending
             class:failed=failed
+            class:deleted=deleted
             data-testid="message"
             data-seq=seq.map(|seq| seq.to_string())
             data-pending=pending.then_some("")
             data-failed=failed.then_some("")
+            data-edited=edited.then_some("")
+            data-deleted=deleted.then_some("")
         >
             <div class="meta">
                 <span class="author" data-testid="message-author">{author}</span>
                 {time.map(|time| safe_view! { <time datetime=time.iso title=time.full>{time.short}</time> })}
+                {edited.then(|| safe_view! { <span class="edited" data-testid="message-edited">"edited"</span> })}
             </div>
             <p class="body" data-testid="message-body">{body}</p>
             {pending.then(|| safe_view! { <span class="delivery">"Sending…"</span> })}

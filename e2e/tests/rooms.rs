@@ -1,0 +1,133 @@
+//! Conversations in the widget: a person starts a support conversation and asks; a moderator
+//! finds it in their list with an unread badge (whose count is part of the button's accessible
+//! name), opens it, which marks it read, and replies; the person sees them typing in a polite
+//! live region, then the reply.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{assert_no_csp_violations, connected, enabled, open_widget, register};
+use palisade_e2e::{Browser, Driver, Stack, testid};
+use palisade_protocol::roles::Role;
+use serde_json::json;
+
+fn stored_message(text: &str, seq: u64) -> String {
+    format!(
+        "qa({}).some((m) => m.querySelector({})?.textContent === {} && m.dataset.seq === '{seq}')",
+        json!(testid("message")),
+        json!(testid("message-body")),
+        json!(text)
+    )
+}
+
+/// The list entry of the (only) support conversation.
+fn support_entry() -> String {
+    format!("{}[data-kind=\"support\"]", testid("room"))
+}
+
+/// The text a screen reader names an element by: its text, without what is `aria-hidden`.
+fn accessible_text(selector: &str) -> String {
+    format!(
+        "(() => {{ const walk = (n) => n.nodeType === 3 ? n.textContent \
+           : n.getAttribute?.('aria-hidden') === 'true' ? '' : Array.from(n.childNodes).map(walk).join(''); \
+           return walk(q({})); }})()",
+        json!(selector)
+    )
+}
+
+/// At least `n` read markers stored: resource timing lists a request once its answer is in
+/// (with status 0 when the browser refused it, as it does for a method CORS does not allow).
+fn read_markers_stored(n: usize) -> String {
+    format!(
+        "performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/read') && e.responseStatus === 200).length >= {n}"
+    )
+}
+
+async fn send(browser: &Browser, text: &str) {
+    browser.type_into(&testid("composer"), text).await.unwrap();
+    browser.click(&testid("send")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_support_request_reaches_staff_unread_and_the_answer_comes_back_typed() {
+    let stack = Stack::start().await.unwrap();
+    // A second factor for staff is another test's subject.
+    stack.require_mfa_of(&[]).unwrap();
+    let driver = Driver::start().unwrap();
+    let mia = driver.browser("mia").await.unwrap();
+    let sam = driver.browser("sam").await.unwrap();
+
+    open_widget(&mia, Some(&stack.host_page_url)).await;
+    open_widget(&sam, Some(&stack.host_page_url)).await;
+    register(&stack, &mia, "mia@example.org", "Mia").await;
+    register(&stack, &sam, "sam@example.org", "Sam").await;
+    stack.set_role("sam@example.org", Role::Moderator).unwrap();
+
+    // Mia starts a support conversation from the list; it opens, and she asks.
+    mia.click(&testid("rooms")).await.unwrap();
+    mia.wait_until(&enabled("new-support")).await.unwrap();
+    mia.click(&testid("new-support")).await.unwrap();
+    mia.wait_until(&format!(
+        "{} && q({})?.textContent === 'Support'",
+        enabled("composer"),
+        json!(testid("room-title"))
+    ))
+    .await
+    .unwrap();
+    let question = "Hello, my order never arrived.";
+    send(&mia, question).await;
+    mia.wait_until(&stored_message(question, 1)).await.unwrap();
+
+    // Sam, now a moderator, comes back (his socket reads the role as it opens): the way to the
+    // list says something is unread elsewhere, and the list says where.
+    open_widget(&sam, None).await;
+    sam.wait_until(&connected()).await.unwrap();
+    let badge = format!("q({})", json!(testid("rooms-unread")));
+    sam.wait_until(&format!("!{badge}.hidden && {badge}.textContent.trim() === '1'")).await.unwrap();
+    let label = sam.eval(&format!("q({})?.getAttribute('aria-label')", json!(testid("rooms")))).await.unwrap();
+    assert_eq!(label, "Conversations, 1 unread message elsewhere");
+    sam.click(&testid("rooms")).await.unwrap();
+    let entry = support_entry();
+    sam.wait_until(&format!("q({})?.dataset.unread === '1'", json!(entry))).await.unwrap();
+    assert_eq!(sam.eval(&accessible_text(&entry)).await.unwrap(), "Support · Mia, 1 unread message");
+    assert_eq!(
+        sam.eval(&format!("q({} + ' .badge')?.getAttribute('aria-hidden')", json!(entry))).await.unwrap(),
+        "true",
+        "the visible badge is not read out twice"
+    );
+
+    // Opening it shows the question and marks it read.
+    sam.click(&entry).await.unwrap();
+    sam.wait_until(&stored_message(question, 1)).await.unwrap();
+    assert_eq!(sam.text(&testid("room-title")).await.unwrap().as_deref(), Some("Support · Mia"));
+    sam.wait_until(&format!("{badge}.hidden")).await.unwrap();
+
+    // Sam types: Mia is told, politely, before the answer arrives.
+    let answer = "Sorry about that, Mia: it ships again today.";
+    sam.type_into(&testid("composer"), answer).await.unwrap();
+    let typing = format!("q({})", json!(testid("typing")));
+    mia.wait_until(&format!("{typing}?.textContent === 'Sam is typing…'")).await.unwrap();
+    assert_eq!(mia.eval(&format!("{typing}.getAttribute('aria-live')")).await.unwrap(), "polite");
+    sam.click(&testid("send")).await.unwrap();
+    mia.wait_until(&stored_message(answer, 2)).await.unwrap();
+    // The answer is what was being typed: the notice goes with it.
+    mia.wait_until(&format!("{typing}?.textContent === ''")).await.unwrap();
+    sam.wait_until(&stored_message(answer, 2)).await.unwrap();
+    // Opening the conversation marked the question read, and his own answer, on his screen
+    // too, is read as well: the server stored both markers, so after a reload nothing is
+    // unread for Sam.
+    sam.wait_until(&read_markers_stored(2))
+        .await
+        .expect("the read markers were not stored (the server's CORS must allow PUT)");
+    open_widget(&sam, None).await;
+    sam.wait_until(&connected()).await.unwrap();
+    sam.click(&testid("rooms")).await.unwrap();
+    sam.wait_until(&format!("q({})?.dataset.unread === '0'", json!(entry))).await.unwrap();
+    assert_eq!(sam.eval(&format!("{badge}.hidden")).await.unwrap(), json!(true));
+
+    for browser in [&mia, &sam] {
+        assert_no_csp_violations(browser).await;
+    }
+    mia.close().await.unwrap();
+    sam.close().await.unwrap();
+}
