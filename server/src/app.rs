@@ -23,6 +23,7 @@ use crate::metrics::Metrics;
 use crate::origins::OriginSet;
 use crate::rate_limit::{IpLimiter, KeyedLimiter};
 use crate::sealing::{KeySetupError, Sealer};
+use crate::shutdown::Shutdown;
 use crate::{extract, metrics, openapi, private_files, routes, sealing, security_headers, tls, ws};
 
 /// Everything request handlers share.
@@ -43,8 +44,11 @@ pub struct AppState {
     pub connect_limiter: IpLimiter,
     pub send_limiter: KeyedLimiter<palisade_protocol::UserId>,
     pub api_limiter: KeyedLimiter<palisade_protocol::UserId>,
+    /// Each WebSocket's own allowance of frames.
+    pub ws_frame_quota: governor::Quota,
     pub mailer: Mailer,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub shutdown: Shutdown,
 }
 
 #[derive(Debug, Error)]
@@ -85,6 +89,7 @@ pub struct Running {
     pub metrics_addr: Option<SocketAddr>,
     server: actix_web::dev::Server,
     metrics: Option<actix_web::dev::Server>,
+    shutdown: Shutdown,
 }
 
 impl std::fmt::Debug for Running {
@@ -98,9 +103,19 @@ impl std::fmt::Debug for Running {
 }
 
 impl Running {
-    /// Serves until the API server stops (on a signal, it drains first); the metrics listener
-    /// stops with it.
+    /// Serves until the API server stops (on SIGTERM or SIGINT it drains first: see
+    /// [`crate::shutdown`]); the metrics listener stops with it.
     pub async fn run(self) -> std::io::Result<()> {
+        let (handle, shutdown) = (self.server.handle(), self.shutdown);
+        tokio::spawn(async move {
+            match crate::shutdown::signalled().await {
+                Ok(signal) => {
+                    tracing::info!(signal, "shutting down: open WebSockets are asked to reconnect elsewhere");
+                    shutdown.drain(handle).await;
+                }
+                Err(error) => tracing::error!(%error, "cannot listen for shutdown signals"),
+            }
+        });
         let Some(metrics) = self.metrics else { return self.server.await };
         let handle = metrics.handle();
         tokio::spawn(async move {
@@ -174,8 +189,10 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         connect_limiter,
         send_limiter,
         api_limiter,
+        ws_frame_quota: governor::Quota::per_minute(config.ws_frames_per_minute).allow_burst(config.ws_frame_burst),
         mailer,
         trusted_proxies: config.trusted_proxies.clone(),
+        shutdown: Shutdown::default(),
     })
 }
 
@@ -269,6 +286,7 @@ fn spawn_origin_refresh(state: Arc<AppState>) {
 /// Returns once the socket is bound; the returned server future must be polled (spawned).
 pub fn start(config: &Config) -> Result<Running, StartError> {
     let state = web::Data::new(state(config)?);
+    let shutdown = state.shutdown.clone();
     spawn_origin_refresh(state.clone().into_inner());
     spawn_housekeeping(state.clone().into_inner());
     sealing::spawn_maintenance(Arc::clone(&state.sealer), state.store.clone(), Arc::clone(&state.metrics));
@@ -299,7 +317,9 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
             .wrap(actix_web::middleware::from_fn(security_headers::add))
             .wrap(actix_web::middleware::from_fn(metrics::observe))
     };
-    let server = HttpServer::new(factory).client_request_timeout(Duration::from_secs(10)).shutdown_timeout(10);
+    // Signals are handled in `Running::run`, which closes WebSockets before the drain.
+    let server =
+        HttpServer::new(factory).client_request_timeout(Duration::from_secs(10)).shutdown_timeout(10).disable_signals();
     let is_tls = tls.is_some();
     let server = match tls {
         Some(tls) => server.listen_rustls_0_23(listener, tls),
@@ -308,7 +328,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
     .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?
     .run();
     let (metrics_addr, metrics) = metrics.unzip();
-    Ok(Running { addr, tls: is_tls, metrics_addr, server, metrics })
+    Ok(Running { addr, tls: is_tls, metrics_addr, server, metrics, shutdown })
 }
 
 fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {

@@ -6,7 +6,10 @@
 //!   same database every acknowledged message is in history once, and re-sent messages (same
 //!   `client_id`) are never stored twice;
 //! - slow consumer: a client that stops reading is disconnected (`slow_consumer`) while a
-//!   reading client gets every message and the senders every ack.
+//!   reading client gets every message and the senders every ack;
+//! - graceful shutdown: SIGTERM while clients send closes every socket with `server_restart`,
+//!   the process exits cleanly, every acknowledged message is stored, and a reader that resumes
+//!   on the restarted server has every message once, in order.
 //!
 //! Time limits here are failure guards only; nothing asserts on speed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -317,6 +320,8 @@ impl ServerProcess {
                 .env("PALISADE_WS_CONNECT_BURST", limit)
                 .env("PALISADE_MESSAGES_PER_MINUTE", limit)
                 .env("PALISADE_MESSAGE_BURST", limit)
+                .env("PALISADE_WS_FRAMES_PER_MINUTE", limit)
+                .env("PALISADE_WS_FRAME_BURST", limit)
                 .env("PALISADE_API_REQUESTS_PER_MINUTE", limit)
                 .env("PALISADE_API_BURST", limit)
                 .env("PALISADE_LOG", "warn")
@@ -347,6 +352,20 @@ impl ServerProcess {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// SIGTERM, as a service manager stops a server; returns how the process ended.
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server did not stop on SIGTERM: {}", self.output());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// `kill -9`: no shutdown hook, no flush, no goodbye to the clients.
     fn kill_9(mut self) {
         self.child.kill().unwrap();
@@ -368,6 +387,8 @@ struct ClientLog {
     /// In the order sent; the body names the client id so history can be matched to it.
     sent: Vec<(ClientMessageId, String)>,
     acked: HashMap<ClientMessageId, (MessageId, u64)>,
+    /// The close frame's reason, if the server sent one.
+    closed: Option<String>,
 }
 
 /// Sends messages back to back, keeping `WINDOW` unacknowledged at a time, until the connection
@@ -375,16 +396,16 @@ struct ClientLog {
 async fn send_until_cut(mut socket: Socket, room: RoomId, client: usize, acks: Arc<AtomicUsize>) -> ClientLog {
     const WINDOW: usize = 4;
     let mut log = ClientLog::default();
+    let mut writable = true;
     loop {
-        while log.sent.len() - log.acked.len() < WINDOW {
+        while writable && log.sent.len() - log.acked.len() < WINDOW {
             let id = client_id();
             let body = format!("client {client} message {} id {}", log.sent.len(), id.0);
             // Logged before it is written: a frame cut off mid-write counts as unacknowledged.
             log.sent.push((id, body.clone()));
             let frame = serde_json::to_string(&ClientFrame::Send { room, client_id: id, body }).unwrap();
-            if socket.stream.send(Message::text(frame)).await.is_err() {
-                return log;
-            }
+            // A write can fail while acks and the close frame still wait to be read.
+            writable = socket.stream.send(Message::text(frame)).await.is_ok();
         }
         match next_about_messages(&mut socket).await {
             Next::Frame(ServerFrame::Ack { client_id, id, seq }) => {
@@ -393,7 +414,10 @@ async fn send_until_cut(mut socket: Socket, room: RoomId, client: usize, acks: A
                 acks.fetch_add(1, Ordering::SeqCst);
             }
             Next::Frame(other) => panic!("client {client}: unexpected {other:?}"),
-            Next::Closed(_) => return log,
+            Next::Closed(reason) => {
+                log.closed = reason;
+                return log;
+            }
         }
     }
 }
@@ -600,4 +624,87 @@ async fn a_client_that_stops_reading_is_disconnected_while_others_get_every_mess
     assert!(buffered.len() < TOTAL, "it was cut off before the end");
     eprintln!("slow consumer: {} of {TOTAL} messages were buffered for it before the cut", buffered.len());
     drop((reading, sockets));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Graceful shutdown: SIGTERM while clients send, restart on the same database.
+
+/// Reads `room` from `after_seq` until the socket closes: the seqs seen, and the close reason.
+async fn read_until_closed(mut socket: Socket, room: RoomId, after_seq: u64) -> (Vec<u64>, Option<String>) {
+    socket.send(&ClientFrame::Subscribe { room, after_seq }).await;
+    let mut seqs = Vec::new();
+    loop {
+        match next_about_messages(&mut socket).await {
+            Next::Frame(ServerFrame::Message(message)) => seqs.push(message.seq),
+            Next::Frame(other) => panic!("the reader expected messages, got {other:?}"),
+            Next::Closed(reason) => return (seqs, reason),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_asks_every_socket_to_resume_elsewhere_and_loses_nothing() {
+    const SENDERS: usize = 2;
+    const SITE: &str = "restart";
+    let mut app = TestApp::spawn().await;
+    let (added, out) = app.cli(&["site", "add", SITE, "--name", "Restart", "--origin", support::origin_of(SITE)]);
+    assert!(added, "{out}");
+    let logs = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&mut app, logs.path()).await;
+    let reader = app.token_on(SITE, "reader@example.org", "Reader").await;
+    let mut tokens = Vec::new();
+    for n in 0..SENDERS {
+        tokens.push(app.token_on(SITE, &format!("sender{n}@example.org"), &format!("Sender {n}")).await);
+    }
+    let room = app.default_room(&reader).await;
+
+    let reading = tokio::spawn(read_until_closed(app.ws_on(SITE, &reader).await, room, 0));
+    let acks = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for (n, token) in tokens.iter().enumerate() {
+        let socket = app.ws_on(SITE, token).await;
+        senders.push(tokio::spawn(send_until_cut(socket, room, n, Arc::clone(&acks))));
+    }
+    wait_until(Duration::from_secs(30), "the senders have 40 acks", || {
+        let acks = Arc::clone(&acks);
+        async move { acks.load(Ordering::SeqCst) >= 40 }
+    })
+    .await;
+    let status = server.terminate().await;
+    assert!(status.success(), "SIGTERM must end the server cleanly, not {status}");
+
+    let mut acked = HashMap::new();
+    for sender in senders {
+        let log = tokio::time::timeout(Duration::from_secs(15), sender).await.expect("a sender hung").unwrap();
+        assert_eq!(log.closed.as_deref(), Some("server_restart"), "each sender is told why, not cut off");
+        acked.extend(log.acked);
+    }
+    let (before, reason) =
+        tokio::time::timeout(Duration::from_secs(15), reading).await.expect("the reader hung").unwrap();
+    assert_eq!(reason.as_deref(), Some("server_restart"), "the reader is told why, not cut off");
+
+    let _server = ServerProcess::start(&mut app, logs.path()).await;
+    let history = full_history(&app, &reader, room).await;
+    let stored: HashMap<MessageId, u64> = history.iter().map(|m| (m.id, m.seq)).collect();
+    for (client_id, (id, seq)) in &acked {
+        assert_eq!(stored.get(id), Some(seq), "acknowledged {client_id:?} must be stored as acknowledged");
+    }
+    // The reader resumes from the last seq it saw and ends with everything, once, in order.
+    let after_seq = before.last().copied().unwrap_or(0);
+    let mut resumed = app.ws_on(SITE, &reader).await;
+    resumed.send(&ClientFrame::Subscribe { room, after_seq }).await;
+    let mut seqs = before.clone();
+    while seqs.len() < history.len() {
+        match recv_about_messages(&mut resumed).await {
+            ServerFrame::Message(message) => seqs.push(message.seq),
+            other => panic!("the resumed reader expected messages, got {other:?}"),
+        }
+    }
+    assert_exactly_once_in_order(&seqs, history.len() as u64, "the reader across the restart");
+    eprintln!(
+        "graceful shutdown: {} acknowledged, {} stored, the reader had {} before the restart",
+        acked.len(),
+        history.len(),
+        before.len()
+    );
 }
