@@ -106,6 +106,11 @@ pub struct Config {
     /// the message, which the client retries later).
     pub messages_per_minute: std::num::NonZeroU32,
     pub message_burst: std::num::NonZeroU32,
+    /// Frames of any kind one WebSocket may send per minute, and at once: subscribing replays
+    /// history from the database, so a connection must not be able to ask for it without end.
+    /// The burst covers a widget subscribing to all its rooms on connect.
+    pub ws_frames_per_minute: std::num::NonZeroU32,
+    pub ws_frame_burst: std::num::NonZeroU32,
     /// Authenticated REST requests (room lists, history, sessions, MFA status…) one account
     /// may make per minute, and at once: reads cost database work, and a stolen token should
     /// not be able to page through everything at full speed.
@@ -149,6 +154,8 @@ impl Default for Config {
             ws_connect_burst: std::num::NonZeroU32::MIN.saturating_add(19),
             messages_per_minute: std::num::NonZeroU32::MIN.saturating_add(119),
             message_burst: std::num::NonZeroU32::MIN.saturating_add(29),
+            ws_frames_per_minute: std::num::NonZeroU32::MIN.saturating_add(1199),
+            ws_frame_burst: std::num::NonZeroU32::MIN.saturating_add(199),
             api_requests_per_minute: std::num::NonZeroU32::MIN.saturating_add(599),
             api_burst: std::num::NonZeroU32::MIN.saturating_add(119),
             smtp_url: None,

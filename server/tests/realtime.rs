@@ -4,10 +4,12 @@
 
 mod support;
 
+use futures_util::SinkExt;
 use palisade_protocol::messages::HistoryPage;
 use palisade_protocol::ws::{ClientFrame, ServerFrame};
 use palisade_protocol::{ClientMessageId, ErrorCode, RoomId};
 use support::{Next, ORIGIN, OTHER_ORIGIN, OTHER_SITE, SITE, Socket, TestApp};
+use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 fn client_id() -> ClientMessageId {
@@ -262,6 +264,55 @@ async fn a_sender_over_the_message_rate_is_told_to_retry_and_others_are_unaffect
         }
     }
     assert!(app.metrics().await.contains(r#"palisade_rate_limited_total{class="message"} 1"#));
+}
+
+#[tokio::test]
+async fn a_connection_over_its_frame_rate_is_refused_then_closed_while_its_other_sockets_go_on() {
+    let app = TestApp::spawn_configured(|config| {
+        config.ws_frames_per_minute = std::num::NonZeroU32::new(60).unwrap();
+        config.ws_frame_burst = std::num::NonZeroU32::new(3).unwrap();
+    })
+    .await;
+    let ada = app.token("ada@example.org", "Ada").await;
+    let room = app.default_room(&ada).await;
+    let mut flooding = app.ws(&ada).await;
+    let ids: Vec<ClientMessageId> = (0..4).map(|_| client_id()).collect();
+    for (n, id) in ids.iter().enumerate() {
+        flooding.send(&send_frame(room, *id, &format!("frame {n}"))).await;
+    }
+    for _ in 0..3 {
+        assert!(matches!(flooding.recv().await, ServerFrame::Ack { .. }), "the burst allowance");
+    }
+    assert_eq!(expect_error(&mut flooding).await, (ErrorCode::RateLimited, Some(ids[3])), "names the message");
+
+    // The allowance is the connection's: the same person's other socket is not slowed.
+    let mut other = app.ws(&ada).await;
+    other.send(&send_frame(room, client_id(), "from the other socket")).await;
+    loop {
+        match other.recv().await {
+            ServerFrame::Ack { .. } => break,
+            ServerFrame::Message(_) => {}
+            frame => panic!("unexpected {frame:?}"),
+        }
+    }
+
+    // A connection that keeps going after being told is closed. (A frame let through by a
+    // refill is answered `not_found`: typing needs a subscription.)
+    let typing = r#"{"type":"typing","room":"00000000-0000-0000-0000-000000000000"}"#;
+    for _ in 0..60 {
+        if flooding.stream.send(Message::text(typing)).await.is_err() {
+            break;
+        }
+    }
+    let reason = loop {
+        match flooding.next().await {
+            Next::Frame(ServerFrame::Error { .. } | ServerFrame::Message(_) | ServerFrame::Presence { .. }) => {}
+            Next::Frame(frame) => panic!("unexpected {frame:?}"),
+            Next::Closed(reason) => break reason,
+        }
+    };
+    assert_eq!(reason.as_deref(), Some("rate_limited"));
+    assert!(app.metrics().await.contains(r#"palisade_rate_limited_total{class="ws_frame"}"#));
 }
 
 #[tokio::test]

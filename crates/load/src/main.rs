@@ -112,6 +112,8 @@ impl Server {
             .env("PALISADE_AUTH_BURST", "100000")
             .env("PALISADE_MESSAGES_PER_MINUTE", "1000000")
             .env("PALISADE_MESSAGE_BURST", "100000")
+            .env("PALISADE_WS_FRAMES_PER_MINUTE", "1000000")
+            .env("PALISADE_WS_FRAME_BURST", "100000")
             .env("PALISADE_WS_CONNECTS_PER_MINUTE", "1000000")
             .env("PALISADE_WS_CONNECT_BURST", "100000")
             .env("PALISADE_API_REQUESTS_PER_MINUTE", "1000000")

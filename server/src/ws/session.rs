@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use futures_util::StreamExt;
+use governor::{DefaultDirectRateLimiter, RateLimiter};
 use palisade_bus::{RecvError, RoomEvent};
 use palisade_protocol::limits::{HISTORY_PAGE_MAX, TYPING_EVERY_SECS, WS_AUTH_TIMEOUT_SECS, check_message_body};
 use palisade_protocol::messages::{Author, MessageView};
@@ -38,6 +39,9 @@ const OUTBOUND_QUEUE: usize = 256;
 /// client that stops reading fills the socket's buffers, and then the write blocks this
 /// connection's loop, which would otherwise never see its queue fill.
 const WRITE_STALL_LIMIT: Duration = Duration::from_secs(10);
+/// Frames refused in a row for going over the frame limit before the connection is closed: a
+/// client that keeps sending after being told to slow down is not listening.
+const REFUSALS_BEFORE_CLOSE: u32 = 50;
 
 /// Why the server ends a connection; sent as the close frame's reason.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +52,8 @@ enum Closing {
     SlowConsumer,
     Idle,
     SessionEnded,
+    RateLimited,
+    ServerRestart,
     ServerError,
 }
 
@@ -61,6 +67,9 @@ impl Closing {
             Self::SlowConsumer => (CloseCode::Again, "slow_consumer"),
             Self::Idle => (CloseCode::Away, "idle"),
             Self::SessionEnded => (CloseCode::Policy, "session_ended"),
+            Self::RateLimited => (CloseCode::Policy, "rate_limited"),
+            // 1012: this instance is stopping; resume on another, or on this one once it is back.
+            Self::ServerRestart => (CloseCode::Restart, "server_restart"),
             Self::ServerError => (CloseCode::Error, "server_error"),
         };
         CloseReason { code, description: Some(text.to_owned()) }
@@ -85,6 +94,10 @@ struct Connection {
     live_tx: mpsc::Sender<Live>,
     /// When a typing notice was last passed on, per room.
     typing: HashMap<RoomId, Instant>,
+    /// This connection's allowance of frames, and how many it has had refused since its last
+    /// accepted one.
+    frames: DefaultDirectRateLimiter,
+    refused_in_a_row: u32,
 }
 
 impl Drop for Connection {
@@ -150,12 +163,27 @@ pub async fn run(
     };
     // Online from here until this function returns, when the guard drops.
     let (_online, mut presence) = state.presence.connect(site.id, user.clone());
-    let mut conn = Connection { state, socket, user, actor, rooms: HashMap::new(), live_tx, typing: HashMap::new() };
+    let frames = RateLimiter::direct(state.ws_frame_quota);
+    let mut conn = Connection {
+        state,
+        socket,
+        user,
+        actor,
+        rooms: HashMap::new(),
+        live_tx,
+        typing: HashMap::new(),
+        frames,
+        refused_in_a_row: 0,
+    };
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
     let mut session_check = tokio::time::interval(SESSION_CHECK_EVERY);
     let mut last_heard = Instant::now();
+    let stopping = conn.state.shutdown.begun();
+    tokio::pin!(stopping);
     let ending = loop {
         tokio::select! {
+            // Checked between frames, so a message being stored is acknowledged before the close.
+            () = &mut stopping => break Some(Closing::ServerRestart),
             incoming = stream.next() => {
                 let Some(Ok(message)) = incoming else { break None };
                 last_heard = Instant::now();
@@ -300,7 +328,12 @@ impl Connection {
 
     /// Handles one client frame; `Err` ends the connection (with a close reason when `Some`).
     async fn on_frame(&mut self, text: &str) -> Result<(), Option<Closing>> {
-        match parse(text) {
+        let frame = parse(text);
+        if self.frames.check().is_err() {
+            return self.refuse_frame(frame.ok()).await;
+        }
+        self.refused_in_a_row = 0;
+        match frame {
             Err(message) => self.reply(ServerFrame::error(ErrorCode::MalformedRequest, message)).await,
             Ok(ClientFrame::Auth { .. }) => {
                 self.reply(ServerFrame::error(ErrorCode::UnexpectedFrame, "already authenticated")).await
@@ -309,6 +342,27 @@ impl Connection {
             Ok(ClientFrame::Send { room, client_id, body }) => self.send_message(room, client_id, body).await,
             Ok(ClientFrame::Typing { room }) => self.typing(room).await,
         }
+    }
+
+    /// Refuses a frame over the connection's limit, naming the message when it was one so the
+    /// client knows to send it again.
+    async fn refuse_frame(&mut self, frame: Option<ClientFrame>) -> Result<(), Option<Closing>> {
+        self.state.metrics.rate_limited("ws_frame");
+        self.refused_in_a_row += 1;
+        if self.refused_in_a_row >= REFUSALS_BEFORE_CLOSE {
+            tracing::info!(
+                event = "rate_limited",
+                route_class = "ws_frame",
+                "closing a WebSocket that ignores its limit"
+            );
+            return Err(Some(Closing::RateLimited));
+        }
+        let client_id = match frame {
+            Some(ClientFrame::Send { client_id, .. }) => Some(client_id),
+            _ => None,
+        };
+        let message = "too many frames on this connection; slow down".to_owned();
+        self.reply(ServerFrame::Error { error: ErrorCode::RateLimited, message, client_id }).await
     }
 
     /// Whether the connection's person may see `room` now, recording a refusal when not.

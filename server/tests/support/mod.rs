@@ -56,6 +56,8 @@ pub fn test_config(db: &TestDatabase, data: &std::path::Path, tls: TlsMode) -> C
         api_burst: std::num::NonZeroU32::new(10000).unwrap(),
         messages_per_minute: std::num::NonZeroU32::new(60000).unwrap(),
         message_burst: std::num::NonZeroU32::new(10000).unwrap(),
+        ws_frames_per_minute: std::num::NonZeroU32::new(600_000).unwrap(),
+        ws_frame_burst: std::num::NonZeroU32::new(10000).unwrap(),
         widget_dir: data.join("widget"),
         tls: TlsConfig { mode: tls, cert_file: None, key_file: None },
         ..Config::default()
