@@ -125,8 +125,11 @@ pub struct SiteChanges {
 
 /// Changes the settings of an existing site and returns it as it is now.
 pub fn update(conn: &mut DbConnection, public_id: &SitePublicId, changes: &SiteChanges) -> Result<Site, StoreError> {
+    // Looked up before the transaction, which then starts with a write: on SQLite a transaction
+    // that reads first and writes later fails at once ("database is locked") when another
+    // connection wrote in between, where one that writes first waits its turn.
+    let id_text = find_required(conn, public_id).map(|site| ids::to_text(&site.id))?;
     conn.transaction(|conn| {
-        let id_text = find_required(conn, public_id).map(|site| ids::to_text(&site.id))?;
         let row = sites::table.find(&id_text);
         if let Some(name) = &changes.name {
             diesel::update(row).set(sites::name.eq(name)).execute(conn)?;
