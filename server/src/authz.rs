@@ -61,14 +61,15 @@ impl Actor {
         Ok(role.map(|role| Self { site, user, role, client }))
     }
 
+    /// An audit event about something this actor did, from where they did it.
+    pub fn event(&self, name: &'static str, outcome: Outcome) -> AuditEvent {
+        AuditEvent::new(name, outcome).with_site(self.site).with_actor(self.user).with_client(self.client.clone())
+    }
+
     /// Records a refused action: on the audit trail, and as a metric an operator can alert on.
     pub fn refused(&self, state: &AppState, action: &str, room: Option<RoomId>, why: &str) {
-        let mut event = AuditEvent::new("authz_fail", Outcome::Failure)
-            .with_site(self.site)
-            .with_actor(self.user)
-            .with_client(self.client.clone())
-            .with_detail("action", action)
-            .with_detail("reason", why);
+        let mut event =
+            self.event("authz_fail", Outcome::Failure).with_detail("action", action).with_detail("reason", why);
         if let Some(room) = room {
             event = event.with_detail("room", room.to_string());
         }
@@ -78,10 +79,7 @@ impl Actor {
     /// Records a moderation action that went through.
     pub fn moderated(&self, state: &AppState, action: Action, room: RoomId, target: UserId) {
         state.audit.record(
-            AuditEvent::new("authz_admin", Outcome::Success)
-                .with_site(self.site)
-                .with_actor(self.user)
-                .with_client(self.client.clone())
+            self.event("authz_admin", Outcome::Success)
                 .with_detail("action", action.as_str())
                 .with_detail("room", room.to_string())
                 .with_detail("target", target.to_string()),
@@ -176,6 +174,8 @@ fn describe(action: Action) -> &'static str {
         Action::AnswerSupport => "answer support conversations",
         Action::DeleteAnyMessage => "delete other people's messages",
         Action::SeeEarlierVersions => "read earlier versions of other people's messages",
+        Action::ManageSite => "change the site's settings",
+        Action::AssignRoles => "change people's roles",
     }
 }
 

@@ -17,10 +17,11 @@ use uuid::Uuid;
 use crate::audit::Audit;
 use crate::config::Config;
 use crate::mail::{MailError, Mailer};
+use crate::mail_links;
 use crate::metrics::Metrics;
 use crate::routes::sign_up;
+use crate::routes::site_admin::{check_origins, checked_site_name};
 use crate::sealing::Sealer;
-use crate::{mail_links, origins};
 
 /// A century: any longer is keeping forever in all but name, and the bound keeps the retention
 /// arithmetic far from overflowing.
@@ -223,7 +224,7 @@ fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
     let line = match command {
         SiteCommand::Add { public_id, name, origins: allowed, if_exists } => {
             check_origins(&allowed)?;
-            let name = checked_name(&name)?;
+            let name = checked_site_name(&name)?;
             let created = store.with_connection(|c| sites::create(c, &public_id, name, &allowed));
             let (site, verb, event) = match (created, if_exists) {
                 (Ok(site), _) => (site, "created", "sensitive_create"),
@@ -277,7 +278,7 @@ fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
         SiteCommand::Update { public_id, name, origins, sign_up, retention_days, keep_forever } => {
             check_origins(&origins)?;
             let changes = SiteChanges {
-                name: name.as_deref().map(checked_name).transpose()?.map(str::to_owned),
+                name: name.as_deref().map(checked_site_name).transpose()?.map(str::to_owned),
                 origins: (!origins.is_empty()).then_some(origins),
                 sign_up,
                 retention_days: if keep_forever { Some(None) } else { retention_days.map(Some) },
@@ -327,16 +328,6 @@ fn site(config: &Config, command: SiteCommand) -> Result<(), String> {
         }
     };
     writeln!(out, "{line}").map_err(|e| e.to_string())
-}
-
-fn check_origins(allowed: &[String]) -> Result<(), String> {
-    allowed.iter().try_for_each(|origin| origins::validate(origin))
-}
-
-fn checked_name(name: &str) -> Result<&str, String> {
-    let name = name.trim();
-    palisade_protocol::limits::check_display_name(name).map_err(|e| format!("site name: {e}"))?;
-    Ok(name)
 }
 
 /// Turns "not found" into the message an operator can act on.

@@ -7,46 +7,11 @@ mod support;
 
 use palisade_protocol::rooms::{MemberList, ReadMarker, RoomKind, RoomList, RoomSummary};
 use palisade_protocol::ws::{ClientFrame, ServerFrame};
-use palisade_protocol::{ClientMessageId, ErrorBody, ErrorCode, MessageId, RoomId, UserId};
+use palisade_protocol::{ClientMessageId, ErrorBody, ErrorCode, MessageId, RoomId};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{OTHER_SITE, SITE, Socket, TestApp};
+use support::{OTHER_SITE, Person, SITE, Socket, TestApp, app_without_staff_mfa, call, person};
 use uuid::Uuid;
-
-struct Person {
-    token: String,
-    id: UserId,
-}
-
-/// Signs a new person up on `site` and, when `role` is given, makes them that and signs them
-/// in again so their session carries it.
-async fn person(app: &TestApp, site: &str, name: &str, role: Option<&str>) -> Person {
-    let email = format!("{}@example.org", name.to_lowercase());
-    let mut token = app.token_on(site, &email, name).await;
-    if let Some(role) = role {
-        let (ok, out) = app.cli(&["user", "role", "--role", role, "--site", site, "--email", &email]);
-        assert!(ok, "{out}");
-        token = app.token_signed_in(&email).await;
-    }
-    let general = app.default_room(&token).await;
-    let members: MemberList =
-        app.get_authed(&format!("/api/v1/rooms/{general}/members"), &token).await.json().await.unwrap();
-    let id = members.members.iter().find(|m| m.user.display_name == name).expect("a new person is in General").user.id;
-    Person { token, id }
-}
-
-/// The test site without its default second-factor requirement for staff, so people given a
-/// staff role can act at once.
-async fn app_without_staff_mfa() -> TestApp {
-    let app = TestApp::spawn().await;
-    let (ok, out) = app.cli(&["site", "mfa-policy", SITE, "--roles"]);
-    assert!(ok, "{out}");
-    app
-}
-
-async fn call(app: &TestApp, who: &Person, method: Method, path: &str, body: Value) -> reqwest::Response {
-    app.send_authed(method, &format!("/api/v1{path}"), &who.token, &body).await
-}
 
 async fn create(app: &TestApp, who: &Person, kind: &str, name: &str) -> RoomSummary {
     let response = call(app, who, Method::POST, "/rooms", json!({"kind": kind, "name": name})).await;
@@ -86,7 +51,7 @@ async fn say(socket: &mut Socket, room: RoomId, body: &str) -> MessageId {
 
 /// The matrix as the README documents it, written out again here on purpose: the server's own
 /// table is what is under test.
-const EXPECTED: [(&str, [bool; 4]); 11] = [
+const EXPECTED: [(&str, [bool; 4]); 13] = [
     // action               owner  admin  moderator member
     ("create_channel", [true, true, true, false]),
     ("create_private_room", [true, true, true, true]),
@@ -99,6 +64,8 @@ const EXPECTED: [(&str, [bool; 4]); 11] = [
     ("answer_support", [true, true, true, false]),
     ("delete_any_message", [true, true, true, false]),
     ("see_earlier_versions", [true, true, true, false]),
+    ("manage_site", [true, true, false, false]),
+    ("assign_roles", [true, true, false, false]),
 ];
 
 const ROLES: [&str; 4] = ["owner", "admin", "moderator", "member"];
@@ -162,6 +129,14 @@ async fn attempt(app: &TestApp, actor: &Person, action: &str, owner: &Person, ta
             } else {
                 call(app, actor, Method::GET, &format!("{path}/versions"), Value::Null).await.status()
             }
+        }
+        "manage_site" => {
+            call(app, actor, Method::PATCH, "/site/settings", json!({"retention_days": 400})).await.status()
+        }
+        "assign_roles" => {
+            call(app, actor, Method::PUT, &format!("/site/people/{}/role", target.id), json!({"role": "member"}))
+                .await
+                .status()
         }
         other => panic!("no attempt written for {other}"),
     };

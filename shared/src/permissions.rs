@@ -32,10 +32,14 @@ pub enum Action {
     DeleteAnyMessage,
     /// Read the earlier texts of edited messages (authors may always read their own).
     SeeEarlierVersions,
+    /// See and change the site's settings: name, allowed origins, sign-up, retention, MFA policy.
+    ManageSite,
+    /// Give someone of a lower role another role that is also below one's own.
+    AssignRoles,
 }
 
 impl Action {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 13] = [
         Self::CreateChannel,
         Self::CreatePrivateRoom,
         Self::StartDirect,
@@ -47,6 +51,8 @@ impl Action {
         Self::AnswerSupport,
         Self::DeleteAnyMessage,
         Self::SeeEarlierVersions,
+        Self::ManageSite,
+        Self::AssignRoles,
     ];
 
     /// The name the README's table and the audit trail use.
@@ -63,6 +69,8 @@ impl Action {
             Self::AnswerSupport => "answer_support",
             Self::DeleteAnyMessage => "delete_any_message",
             Self::SeeEarlierVersions => "see_earlier_versions",
+            Self::ManageSite => "manage_site",
+            Self::AssignRoles => "assign_roles",
         }
     }
 }
@@ -88,6 +96,7 @@ pub const fn allows(role: Role, action: Action) -> bool {
         | Action::AnswerSupport
         | Action::DeleteAnyMessage
         | Action::SeeEarlierVersions => staff,
+        Action::ManageSite | Action::AssignRoles => matches!(role, Role::Owner | Role::Admin),
     }
 }
 

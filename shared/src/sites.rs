@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::roles::Role;
+
 /// Who may create an account on a site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -53,6 +55,58 @@ pub struct SiteInfo {
     pub sign_up: SignUpMode,
 }
 
+/// `GET /api/v1/site/settings`: everything the site's owner and admins may change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SiteSettings {
+    pub name: String,
+    /// Exact `scheme://host[:port]` origins allowed to embed the widget.
+    pub allowed_origins: Vec<String>,
+    pub sign_up: SignUpMode,
+    /// Messages older than this many days are deleted; `null` keeps them forever.
+    pub retention_days: Option<u32>,
+    /// Roles that must use a second factor, from their next sign-in.
+    pub mfa_required_roles: Vec<Role>,
+}
+
+/// `PATCH /api/v1/site/settings`: what to change; a field left out stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SiteSettingsChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Replaces every allowed origin; at least one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_up: Option<SignUpMode>,
+    /// A number of days (at least 1), or `null` to keep messages forever.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, nullable))]
+    pub retention_days: Option<Option<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_required_roles: Option<Vec<Role>>,
+}
+
+/// A field that is present, even as `null`, is `Some`; only an absent one is `None` (the
+/// `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// `PUT /api/v1/site/people/{user}/role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +119,14 @@ mod tests {
         }
         assert_eq!("invite-only".parse::<SignUpMode>(), Ok(SignUpMode::InviteOnly));
         assert!("closed".parse::<SignUpMode>().is_err());
+    }
+
+    #[test]
+    fn a_change_tells_keep_forever_from_leaving_retention_alone() {
+        let parse = |json| serde_json::from_str::<SiteSettingsChange>(json).unwrap();
+        assert_eq!(parse("{}").retention_days, None);
+        assert_eq!(parse(r#"{"retention_days":null}"#).retention_days, Some(None));
+        assert_eq!(parse(r#"{"retention_days":30}"#).retention_days, Some(Some(30)));
+        assert!(serde_json::from_str::<SiteSettingsChange>(r#"{"owner":"me"}"#).is_err());
     }
 }

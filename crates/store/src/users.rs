@@ -240,10 +240,23 @@ pub fn set_role(
     role: palisade_protocol::roles::Role,
 ) -> Result<Option<UserId>, StoreError> {
     let Some(credentials) = find_credentials(conn, site_id, email_index)? else { return Ok(None) };
-    diesel::update(users::table.find(ids::to_text(&credentials.user.id.0)))
-        .set(users::role.eq(role.as_str()))
-        .execute(conn)?;
+    set_role_of(conn, site_id, &credentials.user.id, role)?;
     Ok(Some(credentials.user.id))
+}
+
+/// Gives the account a role, if it is on the site; whether it is.
+pub fn set_role_of(
+    conn: &mut DbConnection,
+    site_id: &Uuid,
+    user: &UserId,
+    role: palisade_protocol::roles::Role,
+) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        users::table.filter(users::id.eq(ids::to_text(&user.0))).filter(users::site_id.eq(ids::to_text(site_id))),
+    )
+    .set(users::role.eq(role.as_str()))
+    .execute(conn)?;
+    Ok(updated == 1)
 }
 
 pub fn role_of(conn: &mut DbConnection, user: &UserId) -> Result<palisade_protocol::roles::Role, StoreError> {

@@ -10,6 +10,7 @@ pub mod room_members;
 pub mod rooms;
 pub mod sessions;
 pub mod sign_up;
+pub mod site_admin;
 pub mod sites;
 pub mod widget;
 

@@ -338,3 +338,39 @@ pub fn totp_step_now() -> u64 {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     now / palisade_auth::totp::STEP_SECS
 }
+
+/// Someone signed in on a site, as the role tests need them.
+pub struct Person {
+    pub token: String,
+    pub id: palisade_protocol::UserId,
+}
+
+/// Signs a new person up on `site` and, when `role` is given, makes them that and signs them
+/// in again so their session carries it.
+pub async fn person(app: &TestApp, site: &str, name: &str, role: Option<&str>) -> Person {
+    let email = format!("{}@example.org", name.to_lowercase());
+    let mut token = app.token_on(site, &email, name).await;
+    if let Some(role) = role {
+        let (ok, out) = app.cli(&["user", "role", "--role", role, "--site", site, "--email", &email]);
+        assert!(ok, "{out}");
+        token = app.token_signed_in(&email).await;
+    }
+    let general = app.default_room(&token).await;
+    let members: palisade_protocol::rooms::MemberList =
+        app.get_authed(&format!("/api/v1/rooms/{general}/members"), &token).await.json().await.unwrap();
+    let id = members.members.iter().find(|m| m.user.display_name == name).expect("a new person is in General").user.id;
+    Person { token, id }
+}
+
+/// The test site without its default second-factor requirement for staff, so people given a
+/// staff role can act at once.
+pub async fn app_without_staff_mfa() -> TestApp {
+    let app = TestApp::spawn().await;
+    let (ok, out) = app.cli(&["site", "mfa-policy", SITE, "--roles"]);
+    assert!(ok, "{out}");
+    app
+}
+
+pub async fn call(app: &TestApp, who: &Person, method: reqwest::Method, path: &str, body: Value) -> reqwest::Response {
+    app.send_authed(method, &format!("/api/v1{path}"), &who.token, &body).await
+}

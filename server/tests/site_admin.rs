@@ -1,0 +1,129 @@
+//! A site's own administration through the API: its owner and admins read and change the
+//! settings, every value checked, and give people roles, only ever below their own.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use palisade_protocol::roles::Role;
+use palisade_protocol::sites::{RoleChange, SignUpMode, SiteSettings};
+use palisade_protocol::{ErrorBody, ErrorCode};
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{ORIGIN, OTHER_SITE, Person, SITE, TestApp, app_without_staff_mfa, call, person};
+
+async fn change(app: &TestApp, who: &Person, body: Value) -> reqwest::Response {
+    call(app, who, Method::PATCH, "/site/settings", body).await
+}
+
+async fn refused_with(response: reqwest::Response) -> (u16, ErrorCode) {
+    let status = response.status().as_u16();
+    (status, response.json::<ErrorBody>().await.unwrap().error)
+}
+
+async fn give_role(app: &TestApp, actor: &Person, target: &Person, role: &str) -> u16 {
+    let path = format!("/site/people/{}/role", target.id);
+    call(app, actor, Method::PUT, &path, json!({"role": role})).await.status().as_u16()
+}
+
+#[tokio::test]
+async fn admins_read_and_change_the_settings_and_every_value_is_checked() {
+    let app = app_without_staff_mfa().await;
+    let admin = person(&app, SITE, "Ada", Some("admin")).await;
+    let settings: SiteSettings =
+        call(&app, &admin, Method::GET, "/site/settings", Value::Null).await.json().await.unwrap();
+    assert_eq!(settings.allowed_origins, vec![ORIGIN.to_owned()]);
+    assert_eq!(settings.mfa_required_roles, vec![], "cleared by the test's set-up");
+
+    for (body, what) in [
+        (json!({}), "nothing to change"),
+        (json!({"allowed_origins": []}), "no origin"),
+        (json!({"allowed_origins": ["https://acme.example/chat"]}), "an origin with a path"),
+        (json!({"allowed_origins": ["*"]}), "a wildcard"),
+        (json!({"retention_days": 0}), "no retention"),
+        (json!({"name": "   "}), "a blank name"),
+    ] {
+        assert_eq!(refused_with(change(&app, &admin, body).await).await, (422, ErrorCode::ValidationFailed), "{what}");
+    }
+    let unknown = change(&app, &admin, json!({"owner": "me"})).await;
+    assert_eq!(unknown.status(), 400, "unknown fields are refused");
+
+    let changed = change(
+        &app,
+        &admin,
+        json!({
+            "name": "  Acme Support ",
+            "allowed_origins": ["https://chat.acme.example"],
+            "sign_up": "invite_only",
+            "retention_days": 90,
+            "mfa_required_roles": ["owner", "admin"],
+        }),
+    )
+    .await;
+    assert_eq!(changed.status(), 200);
+    let now: SiteSettings = changed.json().await.unwrap();
+    assert_eq!(now.name, "Acme Support");
+    assert_eq!(now.allowed_origins, vec!["https://chat.acme.example".to_owned()]);
+    assert_eq!(now.sign_up, SignUpMode::InviteOnly);
+    assert_eq!(now.retention_days, Some(90));
+    assert_eq!(now.mfa_required_roles.len(), 2);
+    // `null` means keep forever; leaving the field out leaves it alone.
+    let forever = change(&app, &admin, json!({"retention_days": null})).await.text().await.unwrap();
+    let forever: SiteSettings = serde_json::from_str(&forever).unwrap_or_else(|e| panic!("{e}: {forever}"));
+    assert_eq!((forever.retention_days, forever.name.as_str()), (None, "Acme Support"));
+
+    // The origins apply at once: the old one may no longer open a socket, the new one may.
+    assert!(app.ws_raw(SITE, Some(ORIGIN)).await.is_err(), "the removed origin is refused");
+    assert!(app.ws_raw(SITE, Some("https://chat.acme.example")).await.is_ok());
+    let updates = app.audit_events_at_least("sensitive_update", 2).await;
+    assert!(updates.iter().any(|e| e.details.contains("allowed_origins") && e.details.contains("sign_up")));
+}
+
+#[tokio::test]
+async fn roles_are_given_only_below_the_givers_own_and_only_on_their_site() {
+    let app = app_without_staff_mfa().await;
+    let owner = person(&app, SITE, "Olive", Some("owner")).await;
+    let admin = person(&app, SITE, "Ada", Some("admin")).await;
+    let other_admin = person(&app, SITE, "Alan", Some("admin")).await;
+    let mia = person(&app, SITE, "Mia", None).await;
+    let stranger = person(&app, OTHER_SITE, "Stan", None).await;
+
+    // A member made moderator by an admin can do what moderators do, at once.
+    let channel = json!({"kind": "channel", "name": "News"});
+    assert_eq!(call(&app, &mia, Method::POST, "/rooms", channel.clone()).await.status(), 403);
+    assert_eq!(give_role(&app, &admin, &mia, "moderator").await, 200);
+    assert_eq!(call(&app, &mia, Method::POST, "/rooms", channel).await.status(), 201);
+    // Moderators give no roles at all.
+    assert_eq!(give_role(&app, &mia, &admin, "member").await, 403);
+
+    // Admins reach only below themselves, and only to a role below their own.
+    assert_eq!(give_role(&app, &admin, &mia, "admin").await, 403, "an admin making an admin");
+    assert_eq!(give_role(&app, &admin, &other_admin, "member").await, 403, "an admin demoting a peer");
+    assert_eq!(give_role(&app, &admin, &owner, "member").await, 403, "an admin demoting the owner");
+    assert_eq!(give_role(&app, &admin, &admin, "owner").await, 403, "promoting oneself");
+    // Owners make admins, but no owners: that stays with the operator.
+    let path = format!("/site/people/{}/role", mia.id);
+    let made: RoleChange = call(&app, &owner, Method::PUT, &path, json!({"role": "admin"})).await.json().await.unwrap();
+    assert_eq!(made.role, Role::Admin);
+    assert_eq!(give_role(&app, &owner, &mia, "owner").await, 403);
+    assert_eq!(give_role(&app, &owner, &other_admin, "member").await, 200);
+
+    // Someone of another site is not found, and the guess is on the audit trail.
+    assert_eq!(give_role(&app, &owner, &stranger, "moderator").await, 404);
+    // Eight refusals in all: the channel, the moderator, five of the admin and owner, the stranger.
+    let refusals = app.audit_events_at_least("authz_fail", 8).await;
+    assert_eq!(refusals.len(), 8);
+    assert!(refusals.iter().any(|e| e.details.contains("person not on the site")));
+    let path = format!("/site/people/{}/role", mia.id);
+    assert_eq!(call(&app, &owner, Method::PUT, &path, json!({"role": "god"})).await.status(), 400);
+
+    let changes = app.audit_events_at_least("authz_change", 3).await;
+    let promoted: Vec<(Value, Value)> = changes
+        .iter()
+        .map(|e| {
+            let details: Value = serde_json::from_str(&e.details).unwrap();
+            (details["from"].clone(), details["to"].clone())
+        })
+        .collect();
+    assert!(promoted.contains(&(json!("member"), json!("moderator"))), "{promoted:?}");
+    assert!(promoted.contains(&(json!("moderator"), json!("admin"))), "{promoted:?}");
+}
