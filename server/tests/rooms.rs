@@ -291,6 +291,31 @@ async fn unread_counts_follow_read_markers_which_never_move_back() {
 }
 
 #[tokio::test]
+async fn read_markers_reach_the_rooms_subscribers_live() {
+    let app = TestApp::spawn().await;
+    let ada = person(&app, SITE, "Ada", None).await;
+    let bob = person(&app, SITE, "Bob", None).await;
+    let general = app.default_room(&ada.token).await;
+    let mut adas = socket_of(&app, &ada).await;
+    adas.send(&ClientFrame::Subscribe { room: general, after_seq: 0 }).await;
+    // Frames are handled in order: once this is acknowledged, the subscription is live.
+    say(&mut adas, general, "did you see this?").await;
+
+    let marked = call(&app, &bob, Method::PUT, &format!("/rooms/{general}/read"), json!({"seq": 1})).await;
+    assert_eq!(marked.status(), 200);
+    loop {
+        match adas.recv().await {
+            ServerFrame::Read { room, user, seq } => {
+                assert_eq!((room, user, seq), (general, bob.id, 1), "Ada sees how far Bob has read");
+                break;
+            }
+            ServerFrame::Message(_) => {}
+            other => panic!("expected Bob's read marker, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_ban_ends_live_delivery_of_the_room_at_once() {
     let app = app_without_staff_mfa().await;
     let moderator = person(&app, SITE, "Mo", Some("moderator")).await;

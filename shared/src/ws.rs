@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
-use crate::ids::{ClientMessageId, MessageId, RoomId};
+use crate::ids::{ClientMessageId, MessageId, RoomId, UserId};
 use crate::messages::{Author, MessageView};
 
 /// What the widget sends.
@@ -58,6 +58,9 @@ pub enum ServerFrame {
     Removed { room: RoomId },
     /// Someone else is typing in a subscribed room; show it for a few seconds.
     Typing { room: RoomId, user: Author },
+    /// `user` (someone else, or this connection's person on another device) has read `room`
+    /// up to `seq`: what the widget shows as "seen".
+    Read { room: RoomId, user: UserId, seq: u64 },
     /// Someone on the site came online (their first connection opened) or went offline
     /// (their last one closed).
     Presence { user: Author, online: bool },

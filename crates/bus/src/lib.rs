@@ -31,13 +31,15 @@ pub enum RoomEvent {
     AccessRevoked { room: RoomId, user: UserId },
     /// `user` is typing in the room.
     Typing { room: RoomId, user: Author },
+    /// `user`'s read marker in the room moved to `seq`.
+    Read { room: RoomId, user: UserId, seq: u64 },
 }
 
 impl RoomEvent {
     pub fn room(&self) -> RoomId {
         match self {
             Self::Message(message) | Self::Updated(message) => message.room,
-            Self::AccessRevoked { room, .. } | Self::Typing { room, .. } => *room,
+            Self::AccessRevoked { room, .. } | Self::Typing { room, .. } | Self::Read { room, .. } => *room,
         }
     }
 }
@@ -116,7 +118,7 @@ mod tests {
     fn seq_of(event: &RoomEvent) -> u64 {
         match event {
             RoomEvent::Message(message) | RoomEvent::Updated(message) => message.seq,
-            RoomEvent::AccessRevoked { .. } | RoomEvent::Typing { .. } => 0,
+            RoomEvent::AccessRevoked { .. } | RoomEvent::Typing { .. } | RoomEvent::Read { .. } => 0,
         }
     }
 

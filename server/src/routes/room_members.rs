@@ -260,6 +260,8 @@ pub async fn mark_read(
     let user = actor.user;
     let stored = state.store.interact(move |conn| members::mark_read(conn, &room, &user, seq)).await?;
     let seq = stored.ok_or_else(|| ApiError::not_found("room"))?;
+    // The room's subscribers show it as "seen"; the person's other devices clear their count.
+    state.bus.publish(RoomEvent::Read { room, user, seq });
     Ok(HttpResponse::Ok().json(ReadMarker { seq }))
 }
 

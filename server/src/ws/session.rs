@@ -15,7 +15,7 @@ use palisade_bus::{RecvError, RoomEvent};
 use palisade_protocol::limits::{HISTORY_PAGE_MAX, TYPING_EVERY_SECS, WS_AUTH_TIMEOUT_SECS, check_message_body};
 use palisade_protocol::messages::{Author, MessageView};
 use palisade_protocol::ws::{ClientFrame, ServerFrame};
-use palisade_protocol::{ClientMessageId, ErrorCode, MessageId, RoomId};
+use palisade_protocol::{ClientMessageId, ErrorCode, MessageId, RoomId, UserId};
 use palisade_store::group_commit::QueuedMessage;
 use palisade_store::messages::{Appended, Cursor};
 use palisade_store::{sites, users};
@@ -210,6 +210,9 @@ pub async fn run(
                         RoomEvent::Message(message) => conn.deliver_live(message).await,
                         RoomEvent::Updated(message) => conn.deliver_update(message).await,
                         RoomEvent::Typing { room, user } => conn.deliver_typing(*room, user).await,
+                        RoomEvent::Read { room, user, seq } => {
+                            conn.deliver_read(*room, *user, *seq).await
+                        }
                         RoomEvent::AccessRevoked { .. } => Ok(()),
                     };
                     if let Err(why) = delivered { break why; }
@@ -404,9 +407,11 @@ impl Connection {
                         }
                         RoomEvent::AccessRevoked { .. } => continue,
                         RoomEvent::Typing { user, .. } if user.id == me => continue,
-                        RoomEvent::Message(_) | RoomEvent::Updated(_) | RoomEvent::Typing { .. } => {
-                            Live::Message(event)
-                        }
+                        // Someone's own read markers too: their other devices clear their counts.
+                        RoomEvent::Message(_)
+                        | RoomEvent::Updated(_)
+                        | RoomEvent::Typing { .. }
+                        | RoomEvent::Read { .. } => Live::Message(event),
                     },
                     Err(RecvError::Lagged(_)) => Live::Lagged,
                     Err(RecvError::Closed) => return,
@@ -515,6 +520,13 @@ impl Connection {
             return Ok(());
         }
         self.write(ServerFrame::Typing { room, user: user.clone() }).await
+    }
+
+    async fn deliver_read(&mut self, room: RoomId, user: UserId, seq: u64) -> Result<(), Option<Closing>> {
+        if !self.rooms.contains_key(&room) {
+            return Ok(());
+        }
+        self.write(ServerFrame::Read { room, user, seq }).await
     }
 
     async fn send_message(
