@@ -131,6 +131,11 @@ fn parse(text: &str) -> Result<ClientFrame, String> {
 }
 
 /// Drives one connection to its end.
+///
+/// Every connection keeps this future for as long as it is open, sized for its largest await.
+/// The awaits that do database work (authenticating, handling a frame, filling a gap, checking
+/// the session) are boxed, so that memory is taken only while they run, not by every idle
+/// connection.
 pub async fn run(
     state: Arc<AppState>,
     site: sites::Site,
@@ -140,7 +145,7 @@ pub async fn run(
 ) {
     let deadline = Duration::from_secs(WS_AUTH_TIMEOUT_SECS);
     let (user, claims) =
-        match tokio::time::timeout(deadline, authenticate(&state, &site, &mut socket, &mut stream)).await {
+        match tokio::time::timeout(deadline, Box::pin(authenticate(&state, &site, &mut socket, &mut stream))).await {
             Ok(Ok(authenticated)) => authenticated,
             Ok(Err(why)) => return close(socket, why).await,
             Err(_) => {
@@ -153,7 +158,7 @@ pub async fn run(
     }
     let open = state.metrics.socket_opened();
     let (live_tx, mut live_rx) = mpsc::channel(OUTBOUND_QUEUE);
-    let actor = match Actor::load(&state, site.id, user.id, client).await {
+    let actor = match Box::pin(Actor::load(&state, site.id, user.id, client)).await {
         Ok(Some(actor)) => actor,
         Ok(None) => return close(socket, Closing::AuthFailed).await,
         Err(e) => {
@@ -189,7 +194,7 @@ pub async fn run(
                 last_heard = Instant::now();
                 match message {
                     AggregatedMessage::Text(text) => {
-                        if let Err(why) = conn.on_frame(&text).await {
+                        if let Err(why) = Box::pin(conn.on_frame(&text)).await {
                             break why;
                         }
                     }
@@ -207,7 +212,7 @@ pub async fn run(
             live = live_rx.recv() => match live {
                 Some(Live::Message(event)) => {
                     let delivered = match event.as_ref() {
-                        RoomEvent::Message(message) => conn.deliver_live(message).await,
+                        RoomEvent::Message(message) => Box::pin(conn.deliver_live(message)).await,
                         RoomEvent::Updated(message) => conn.deliver_update(message).await,
                         RoomEvent::Typing { room, user } => conn.deliver_typing(*room, user).await,
                         RoomEvent::Read { room, user, seq } => {
@@ -234,7 +239,7 @@ pub async fn run(
                 Err(RecvError::Closed) => break Some(Closing::ServerError),
             },
             _ = session_check.tick() => {
-                match crate::sessions::live(&conn.state, &claims).await {
+                match Box::pin(crate::sessions::live(&conn.state, &claims)).await {
                     Ok(Some(_)) => {}
                     Ok(None) => {
                         let frame = ServerFrame::error(ErrorCode::Unauthenticated, "the session has ended");
