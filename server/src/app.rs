@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::origins::OriginSet;
 use crate::rate_limit::{IpLimiter, KeyedLimiter};
 use crate::sealing::{KeySetupError, Sealer};
-use crate::shutdown::Shutdown;
+use crate::shutdown::{Shutdown, Stopper};
 use crate::{extract, metrics, openapi, private_files, routes, sealing, security_headers, tls, ws};
 
 /// Everything request handlers share.
@@ -103,19 +103,14 @@ impl std::fmt::Debug for Running {
 }
 
 impl Running {
-    /// Serves until the API server stops (on SIGTERM or SIGINT it drains first: see
-    /// [`crate::shutdown`]); the metrics listener stops with it.
+    /// What stops this server gracefully: see [`crate::shutdown`]. The server handles no
+    /// signals itself, so that only the binary, not a test embedding it, takes over Ctrl-C.
+    pub fn stopper(&self) -> Stopper {
+        Stopper::new(self.server.handle(), self.shutdown.clone())
+    }
+
+    /// Serves until the API server stops; the metrics listener stops with it.
     pub async fn run(self) -> std::io::Result<()> {
-        let (handle, shutdown) = (self.server.handle(), self.shutdown);
-        tokio::spawn(async move {
-            match crate::shutdown::signalled().await {
-                Ok(signal) => {
-                    tracing::info!(signal, "shutting down: open WebSockets are asked to reconnect elsewhere");
-                    shutdown.drain(handle).await;
-                }
-                Err(error) => tracing::error!(%error, "cannot listen for shutdown signals"),
-            }
-        });
         let Some(metrics) = self.metrics else { return self.server.await };
         let handle = metrics.handle();
         tokio::spawn(async move {
@@ -317,7 +312,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
             .wrap(actix_web::middleware::from_fn(security_headers::add))
             .wrap(actix_web::middleware::from_fn(metrics::observe))
     };
-    // Signals are handled in `Running::run`, which closes WebSockets before the drain.
+    // Signals are the binary's to handle (`cli::serve`), which closes WebSockets before the drain.
     let server =
         HttpServer::new(factory).client_request_timeout(Duration::from_secs(10)).shutdown_timeout(10).disable_signals();
     let is_tls = tls.is_some();

@@ -191,6 +191,16 @@ pub fn main() -> ExitCode {
 fn serve(config: &Config) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async {
         let running = crate::start(config).map_err(|e| e.to_string())?;
+        let stopper = running.stopper();
+        tokio::spawn(async move {
+            match crate::shutdown::signalled().await {
+                Ok(signal) => {
+                    tracing::info!(signal, "shutting down: open WebSockets are asked to reconnect elsewhere");
+                    stopper.stop().await;
+                }
+                Err(error) => tracing::error!(%error, "cannot listen for shutdown signals"),
+            }
+        });
         let scheme = if running.tls { "https" } else { "http" };
         tracing::info!(addr = %running.addr, public_url = %config.public_url, "listening on {scheme}://{}", running.addr);
         running.run().await.map_err(|e| e.to_string())

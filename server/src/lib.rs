@@ -20,7 +20,7 @@ mod routes;
 mod sealing;
 mod security_headers;
 mod sessions;
-mod shutdown;
+pub mod shutdown;
 mod sign_in_throttle;
 mod tls;
 mod ws;

@@ -29,12 +29,25 @@ impl Shutdown {
             let _ = stopping.wait_for(|stopping| *stopping).await;
         }
     }
+}
 
-    /// Stops `server` gracefully: no new connections, open ones asked to leave, and at most the
-    /// server's shutdown timeout for them to do so.
-    pub async fn drain(&self, server: ServerHandle) {
-        let stopped = server.stop(true);
-        self.0.send_replace(true);
+/// Stops one running server gracefully.
+#[derive(Debug, Clone)]
+pub struct Stopper {
+    server: ServerHandle,
+    shutdown: Shutdown,
+}
+
+impl Stopper {
+    pub(crate) fn new(server: ServerHandle, shutdown: Shutdown) -> Self {
+        Self { server, shutdown }
+    }
+
+    /// No new connections, open WebSockets asked to leave, and at most the server's shutdown
+    /// timeout for every connection to end; returns once the server has stopped.
+    pub async fn stop(self) {
+        let stopped = self.server.stop(true);
+        self.shutdown.0.send_replace(true);
         stopped.await;
     }
 }
