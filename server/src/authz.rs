@@ -176,6 +176,7 @@ fn describe(action: Action) -> &'static str {
         Action::SeeEarlierVersions => "read earlier versions of other people's messages",
         Action::ManageSite => "change the site's settings",
         Action::AssignRoles => "change people's roles",
+        Action::ReadAudit => "read the audit trail",
     }
 }
 

@@ -51,7 +51,7 @@ async fn say(socket: &mut Socket, room: RoomId, body: &str) -> MessageId {
 
 /// The matrix as the README documents it, written out again here on purpose: the server's own
 /// table is what is under test.
-const EXPECTED: [(&str, [bool; 4]); 13] = [
+const EXPECTED: [(&str, [bool; 4]); 14] = [
     // action               owner  admin  moderator member
     ("create_channel", [true, true, true, false]),
     ("create_private_room", [true, true, true, true]),
@@ -66,6 +66,7 @@ const EXPECTED: [(&str, [bool; 4]); 13] = [
     ("see_earlier_versions", [true, true, true, false]),
     ("manage_site", [true, true, false, false]),
     ("assign_roles", [true, true, false, false]),
+    ("read_audit", [true, true, false, false]),
 ];
 
 const ROLES: [&str; 4] = ["owner", "admin", "moderator", "member"];
@@ -138,6 +139,7 @@ async fn attempt(app: &TestApp, actor: &Person, action: &str, owner: &Person, ta
                 .await
                 .status()
         }
+        "read_audit" => call(app, actor, Method::GET, "/site/audit?limit=5", Value::Null).await.status(),
         other => panic!("no attempt written for {other}"),
     };
     assert!(

@@ -1,9 +1,11 @@
 //! A site's own administration through the API: its owner and admins read and change the
-//! settings, every value checked, and give people roles, only ever below their own.
+//! settings, every value checked, give people roles, only ever below their own, and read their
+//! site's audit trail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
+use palisade_protocol::audit::{AuditEntry, AuditPage};
 use palisade_protocol::roles::Role;
 use palisade_protocol::sites::{RoleChange, SignUpMode, SiteSettings};
 use palisade_protocol::{ErrorBody, ErrorCode};
@@ -126,4 +128,48 @@ async fn roles_are_given_only_below_the_givers_own_and_only_on_their_site() {
         .collect();
     assert!(promoted.contains(&(json!("member"), json!("moderator"))), "{promoted:?}");
     assert!(promoted.contains(&(json!("moderator"), json!("admin"))), "{promoted:?}");
+}
+
+async fn audit_page(app: &TestApp, who: &Person, query: &str) -> AuditPage {
+    let response = call(app, who, Method::GET, &format!("/site/audit?{query}"), Value::Null).await;
+    assert_eq!(response.status(), 200, "{query}");
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn admins_page_through_their_own_sites_audit_trail_and_nobody_elses() {
+    let app = app_without_staff_mfa().await;
+    let admin = person(&app, SITE, "Ada", Some("admin")).await;
+    let moderator = person(&app, SITE, "Mo", Some("moderator")).await;
+    let mia = person(&app, SITE, "Mia", None).await;
+    let stranger = person(&app, OTHER_SITE, "Stan", None).await;
+    for role in ["moderator", "member", "moderator"] {
+        assert_eq!(give_role(&app, &admin, &mia, role).await, 200);
+    }
+    // The trail is written in the background.
+    app.audit_events_at_least("authz_change", 3).await;
+
+    let first = audit_page(&app, &admin, "event=authz_change&limit=2").await;
+    let second =
+        audit_page(&app, &admin, &format!("event=authz_change&limit=2&before={}", first.next_before.unwrap())).await;
+    assert_eq!(second.next_before, None, "the last page says so");
+    let changes: Vec<&AuditEntry> = first.events.iter().chain(&second.events).collect();
+    let to: Vec<&Value> = changes.iter().map(|e| &e.details["to"]).collect();
+    assert_eq!(to, [&json!("moderator"), &json!("member"), &json!("moderator")], "newest first");
+    assert!(changes.iter().all(|e| e.actor == Some(admin.id) && e.outcome == "success"));
+    assert!(changes.windows(2).all(|w| w[0].at >= w[1].at));
+
+    let by_mia = audit_page(&app, &admin, &format!("actor={}&event=authz_change", mia.id)).await;
+    assert!(by_mia.events.is_empty(), "filtered by who did it");
+    let everything = audit_page(&app, &admin, "limit=100").await;
+    assert!(everything.events.iter().all(|e| e.actor != Some(stranger.id)), "another site's events never show");
+
+    let moderators = call(&app, &moderator, Method::GET, "/site/audit", Value::Null).await;
+    assert_eq!(refused_with(moderators).await, (403, ErrorCode::Forbidden));
+    for query in ["limit=0", "limit=101"] {
+        let response = call(&app, &admin, Method::GET, &format!("/site/audit?{query}"), Value::Null).await;
+        assert_eq!(refused_with(response).await, (422, ErrorCode::ValidationFailed), "{query}");
+    }
+    let unknown = call(&app, &admin, Method::GET, "/site/audit?site=globex", Value::Null).await;
+    assert_eq!(unknown.status(), 400, "no way to name another site");
 }

@@ -3,6 +3,7 @@
 //! Both sides compile this crate (natively and for `wasm32-unknown-unknown`), so a change to the
 //! wire is a compile error on the other side instead of a runtime surprise.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod ids;

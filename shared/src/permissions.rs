@@ -36,10 +36,12 @@ pub enum Action {
     ManageSite,
     /// Give someone of a lower role another role that is also below one's own.
     AssignRoles,
+    /// Read the site's audit trail.
+    ReadAudit,
 }
 
 impl Action {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::CreateChannel,
         Self::CreatePrivateRoom,
         Self::StartDirect,
@@ -53,6 +55,7 @@ impl Action {
         Self::SeeEarlierVersions,
         Self::ManageSite,
         Self::AssignRoles,
+        Self::ReadAudit,
     ];
 
     /// The name the README's table and the audit trail use.
@@ -71,6 +74,7 @@ impl Action {
             Self::SeeEarlierVersions => "see_earlier_versions",
             Self::ManageSite => "manage_site",
             Self::AssignRoles => "assign_roles",
+            Self::ReadAudit => "read_audit",
         }
     }
 }
@@ -96,7 +100,7 @@ pub const fn allows(role: Role, action: Action) -> bool {
         | Action::AnswerSupport
         | Action::DeleteAnyMessage
         | Action::SeeEarlierVersions => staff,
-        Action::ManageSite | Action::AssignRoles => matches!(role, Role::Owner | Role::Admin),
+        Action::ManageSite | Action::AssignRoles | Action::ReadAudit => matches!(role, Role::Owner | Role::Admin),
     }
 }
 

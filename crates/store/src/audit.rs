@@ -67,6 +67,8 @@ pub fn append(conn: &mut DbConnection, records: &[AuditRecord]) -> Result<(), St
 pub struct AuditQuery {
     pub site_id: Option<Uuid>,
     pub event: Option<String>,
+    pub outcome: Option<String>,
+    pub actor_id: Option<Uuid>,
     /// Only events older than this id (the last id of the previous page).
     pub before: Option<Uuid>,
     pub limit: i64,
@@ -79,6 +81,12 @@ pub fn query(conn: &mut DbConnection, q: &AuditQuery) -> Result<Vec<AuditRecord>
     }
     if let Some(event) = &q.event {
         select = select.filter(audit_events::event.eq(event.clone()));
+    }
+    if let Some(outcome) = &q.outcome {
+        select = select.filter(audit_events::outcome.eq(outcome.clone()));
+    }
+    if let Some(actor) = &q.actor_id {
+        select = select.filter(audit_events::actor_id.eq(ids::to_text(actor)));
     }
     if let Some(before) = &q.before {
         select = select.filter(audit_events::id.lt(ids::to_text(before)));
@@ -134,7 +142,8 @@ mod tests {
         store.with_connection(|c| append(c, &written)).unwrap();
         store.with_connection(|c| append(c, &[record("authn_login_fail", None)])).unwrap();
 
-        let q = AuditQuery { site_id: Some(site), event: Some("authn_login_fail".into()), limit: 2, before: None };
+        let q =
+            AuditQuery { site_id: Some(site), event: Some("authn_login_fail".into()), limit: 2, ..Default::default() };
         let page = store.with_connection(|c| query(c, &q)).unwrap();
         assert_eq!(page, vec![written[4].clone(), written[2].clone()]);
         let next = AuditQuery { before: Some(page[1].id), ..q };

@@ -1,12 +1,14 @@
-//! The site's own administration, for its owner and admins: its settings, and who has which
-//! role. Operators do the same from the host with `palisade-server site …` and `user role`; both
+//! The site's own administration, for its owner and admins: its settings, who has which role,
+//! and its audit trail. Operators do the same from the host with `palisade-server site …` and `user role`; both
 //! go through the same checks and store calls.
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, put, web};
+use palisade_protocol::audit::{AUDIT_PAGE_MAX, AuditEntry, AuditPage, AuditQuery};
 use palisade_protocol::permissions::{self, Action};
 use palisade_protocol::roles::Role;
 use palisade_protocol::sites::{RoleChange, SiteSettings, SiteSettingsChange};
-use palisade_protocol::{ErrorBody, ErrorCode, SitePublicId, UserId};
+use palisade_protocol::{ErrorBody, ErrorCode, SitePublicId, Timestamp, UserId};
+use palisade_store::audit::{self, AuditRecord};
 use palisade_store::sites::{self, SiteChanges};
 use palisade_store::{StoreError, users};
 use serde_json::json;
@@ -207,4 +209,65 @@ pub async fn assign_role(
             .with_detail("to", role.as_str()),
     );
     Ok(HttpResponse::Ok().json(RoleChange { role }))
+}
+
+const AUDIT_PAGE_DEFAULT: u32 = 50;
+
+fn entry(record: AuditRecord) -> AuditEntry {
+    // Details are written by the server as JSON objects; anything else is shown as text.
+    let details = serde_json::from_str(&record.details).unwrap_or(serde_json::Value::String(record.details));
+    AuditEntry {
+        id: record.id,
+        at: Timestamp(record.at),
+        event: record.event,
+        outcome: record.outcome,
+        actor: record.actor_id.map(UserId),
+        ip: record.ip,
+        user_agent: record.user_agent,
+        details,
+    }
+}
+
+/// The caller's site's audit trail, newest first, filtered and paged.
+#[utoipa::path(
+    tag = "site administration",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, body = AuditPage),
+        (status = 400, body = ErrorBody, description = "an unknown or malformed query parameter"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "only the site's owner and admins"),
+        (status = 422, body = ErrorBody, description = "a page size out of range"),
+    )
+)]
+#[get("/site/audit")]
+pub async fn audit_trail(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(AUDIT_PAGE_DEFAULT);
+    if limit == 0 || limit > AUDIT_PAGE_MAX {
+        return Err(ApiError::new(ErrorCode::ValidationFailed, format!("limit must be 1 to {AUDIT_PAGE_MAX}")));
+    }
+    let actor = actor_of(&state, &caller, &req).await?;
+    actor.require(&state, Action::ReadAudit, None)?;
+    let filter = audit::AuditQuery {
+        // The site is always the caller's: nothing here reaches another site's trail.
+        site_id: Some(actor.site),
+        event: query.event,
+        outcome: query.outcome,
+        actor_id: query.actor.map(|user| user.0),
+        before: query.before,
+        // One more than asked, to tell whether an older page exists.
+        limit: i64::from(limit) + 1,
+    };
+    let mut records = state.store.interact(move |conn| audit::query(conn, &filter)).await?;
+    let more = records.len() > limit as usize;
+    records.truncate(limit as usize);
+    let next_before = more.then(|| records.last().map(|r| r.id)).flatten();
+    Ok(HttpResponse::Ok().json(AuditPage { events: records.into_iter().map(entry).collect(), next_before }))
 }
