@@ -43,6 +43,7 @@ async fn admins_read_and_change_the_settings_and_every_value_is_checked() {
         (json!({"allowed_origins": ["*"]}), "a wildcard"),
         (json!({"retention_days": 0}), "no retention"),
         (json!({"name": "   "}), "a blank name"),
+        (json!({"name": "Acme\u{202e}"}), "a bidi override in the name"),
     ] {
         assert_eq!(refused_with(change(&app, &admin, body).await).await, (422, ErrorCode::ValidationFailed), "{what}");
     }

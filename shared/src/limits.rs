@@ -54,21 +54,20 @@ fn check_length(field: &'static str, value: &str, min: usize, max: usize) -> Res
     Ok(())
 }
 
-/// A display name: 1 to [`DISPLAY_NAME_MAX`] characters, no control characters.
+/// A display name: 1 to [`DISPLAY_NAME_MAX`] characters; see [`check_name`].
 pub fn check_display_name(value: &str) -> Result<(), LimitError> {
-    check_length("display_name", value, 1, DISPLAY_NAME_MAX)?;
-    if value.chars().any(char::is_control) {
-        return Err(LimitError::ControlCharacters { field: "display_name" });
-    }
-    Ok(())
+    check_name("display_name", value, DISPLAY_NAME_MAX)
 }
 
-/// A room name or a support subject: 1 to [`ROOM_NAME_MAX`] characters, no control characters,
-/// and none of the invisible or bidirectional formatting characters that would let a name pass
-/// itself off as another in everyone's room list.
+/// A room name or a support subject: 1 to [`ROOM_NAME_MAX`] characters; see [`check_name`].
 pub fn check_room_name(value: &str) -> Result<(), LimitError> {
-    let field = "name";
-    check_length(field, value, 1, ROOM_NAME_MAX)?;
+    check_name("name", value, ROOM_NAME_MAX)
+}
+
+/// A name others see in their lists: no control characters, and none of the invisible or
+/// bidirectional formatting characters that would let it pass itself off as another.
+fn check_name(field: &'static str, value: &str, max: usize) -> Result<(), LimitError> {
+    check_length(field, value, 1, max)?;
     if value.chars().any(char::is_control) {
         return Err(LimitError::ControlCharacters { field });
     }
@@ -148,12 +147,18 @@ mod tests {
     }
 
     #[test]
-    fn room_names_refuse_characters_that_disguise_them() {
+    fn room_and_display_names_refuse_characters_that_disguise_them() {
         assert!(check_room_name("Billing questions").is_ok());
         assert!(check_room_name("تذاكر الدعم").is_ok());
         assert_eq!(check_room_name("  "), Err(LimitError::Empty { field: "name" }));
         assert!(check_room_name("line\nbreak").is_err());
         assert_eq!(check_room_name("general\u{202E}nimda"), Err(LimitError::InvisibleCharacters { field: "name" }));
+        assert_eq!(
+            check_display_name("Ada\u{202E}nimda"),
+            Err(LimitError::InvisibleCharacters { field: "display_name" }),
+            "a person's name cannot pose as another either"
+        );
+        assert!(check_display_name("عائشة").is_ok());
         assert!(check_room_name(&"r".repeat(ROOM_NAME_MAX + 1)).is_err());
     }
 
