@@ -7,11 +7,14 @@
 
 mod browser;
 mod host_page;
+mod relay;
 
 pub use browser::{Browser, BrowserError, Driver, testid};
 pub use palisade_smtp_sink::{Mail, SmtpSink};
+use relay::Relay;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use palisade_server::config::{Secret, TlsConfig, TlsMode};
 use palisade_store::test_support::TestDatabase;
@@ -32,12 +35,14 @@ pub enum HarnessError {
 
 /// A running chat server and a host page on another origin that embeds its widget.
 pub struct Stack {
-    /// The chat server's origin, e.g. `https://localhost:40123`.
+    /// The chat server's origin, e.g. `https://localhost:40123`: the port is a [`Relay`]'s in
+    /// front of the server, so that [`Stack::cut_network`] can cut the browsers off.
     pub chat_origin: String,
     /// The host page, e.g. `http://localhost:40124/`.
     pub host_page_url: String,
     /// Every mail the server sent (sign-up and reset links).
     pub mail: SmtpSink,
+    relay: Relay,
     _db: TestDatabase,
     _data: tempfile::TempDir,
 }
@@ -47,6 +52,7 @@ impl std::fmt::Debug for Stack {
         f.debug_struct("Stack")
             .field("chat_origin", &self.chat_origin)
             .field("host_page_url", &self.host_page_url)
+            .field("relay", &self.relay)
             .finish_non_exhaustive()
     }
 }
@@ -107,11 +113,22 @@ impl Stack {
         drop(store);
 
         let running = palisade_server::start(&config)?;
-        let chat_origin = format!("https://localhost:{}", running.addr.port());
+        // The browser accepts the self-signed certificate whatever the port (see
+        // `Driver::browser`), so TLS goes through the relay untouched.
+        let relay = Relay::start(running.addr).await?;
+        let chat_origin = format!("https://localhost:{}", relay.addr().port());
         tokio::spawn(running.run());
         let page = host_page::serve(host, repo_root().join("widget-app").join("demo"), chat_origin.clone())?;
         tokio::spawn(page);
-        Ok(Self { chat_origin, host_page_url: format!("{host_origin}/"), mail, _db: db, _data: data })
+        Ok(Self { chat_origin, host_page_url: format!("{host_origin}/"), mail, relay, _db: db, _data: data })
+    }
+
+    /// Cuts every browser off the chat server, as a dropped network would: every connection
+    /// open to it is reset, and for `hold` every new one is reset as soon as it is accepted;
+    /// then connections go through again. Returns once the open ones are closed, with how
+    /// many there were.
+    pub async fn cut_network(&self, hold: Duration) -> usize {
+        self.relay.cut(hold).await
     }
 
     /// Sets which roles of site `demo` must use a second factor, as
