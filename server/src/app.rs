@@ -24,6 +24,7 @@ use crate::origins::OriginSet;
 use crate::rate_limit::{IpLimiter, KeyedLimiter};
 use crate::sealing::{KeySetupError, Sealer};
 use crate::shutdown::{Shutdown, Stopper};
+use crate::socket_cap::SocketCap;
 use crate::{extract, metrics, openapi, private_files, routes, sealing, security_headers, tls, ws};
 
 /// Everything request handlers share.
@@ -42,6 +43,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub auth_limiter: IpLimiter,
     pub connect_limiter: IpLimiter,
+    pub socket_cap: Arc<SocketCap>,
     pub send_limiter: KeyedLimiter<palisade_protocol::UserId>,
     pub api_limiter: KeyedLimiter<palisade_protocol::UserId>,
     /// Each WebSocket's own allowance of frames.
@@ -167,6 +169,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         IpLimiter::new("ws_connect", config.ws_connects_per_minute, config.ws_connect_burst, Arc::clone(&metrics));
     let send_limiter =
         KeyedLimiter::new("message", config.messages_per_minute, config.message_burst, Arc::clone(&metrics));
+    let socket_cap = Arc::new(SocketCap::new(config.ws_sockets_per_address, Arc::clone(&metrics)));
     let api_limiter = KeyedLimiter::new("api", config.api_requests_per_minute, config.api_burst, Arc::clone(&metrics));
     let mailer = Mailer::new(config)?;
     Ok(AppState {
@@ -182,6 +185,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         metrics,
         auth_limiter,
         connect_limiter,
+        socket_cap,
         send_limiter,
         api_limiter,
         ws_frame_quota: governor::Quota::per_minute(config.ws_frames_per_minute).allow_burst(config.ws_frame_burst),

@@ -102,6 +102,8 @@ pub struct Config {
     /// WebSocket handshakes per client address and minute, and at once.
     pub ws_connects_per_minute: std::num::NonZeroU32,
     pub ws_connect_burst: std::num::NonZeroU32,
+    /// WebSockets open at once per client address (IPv6: per /64).
+    pub ws_sockets_per_address: usize,
     /// Messages one account may send per minute, and at once (over: an `error` frame naming
     /// the message, which the client retries later).
     pub messages_per_minute: std::num::NonZeroU32,
@@ -152,6 +154,7 @@ impl Default for Config {
             auth_burst: std::num::NonZeroU32::MIN.saturating_add(9),
             ws_connects_per_minute: std::num::NonZeroU32::MIN.saturating_add(59),
             ws_connect_burst: std::num::NonZeroU32::MIN.saturating_add(19),
+            ws_sockets_per_address: 256,
             messages_per_minute: std::num::NonZeroU32::MIN.saturating_add(119),
             message_burst: std::num::NonZeroU32::MIN.saturating_add(29),
             ws_frames_per_minute: std::num::NonZeroU32::MIN.saturating_add(1199),

@@ -22,6 +22,7 @@ mod security_headers;
 mod sessions;
 pub mod shutdown;
 mod sign_in_throttle;
+mod socket_cap;
 mod tls;
 mod ws;
 

@@ -70,7 +70,7 @@ impl IpLimiter {
 
 /// The unit one subscriber controls: an IPv4 address, or an IPv6 /64 (a single customer
 /// usually has at least a /64 and could otherwise rotate through it to dodge the limit).
-fn subscriber(ip: IpAddr) -> IpAddr {
+pub fn subscriber(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => {

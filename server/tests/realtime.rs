@@ -316,6 +316,25 @@ async fn a_connection_over_its_frame_rate_is_refused_then_closed_while_its_other
 }
 
 #[tokio::test]
+async fn open_websockets_are_capped_per_address_and_a_closed_one_frees_its_place() {
+    let app = TestApp::spawn_configured(|config| config.ws_sockets_per_address = 2).await;
+    let first = app.ws_raw(SITE, Some(ORIGIN)).await.unwrap();
+    let _second = app.ws_raw(SITE, Some(ORIGIN)).await.unwrap();
+    match app.ws_raw(SITE, Some(ORIGIN)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("expected 429, got {:?}", other.map(|_| "a socket")),
+    }
+    drop(first);
+    // The server lets go of the place once it sees the connection end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.ws_raw(SITE, Some(ORIGIN)).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "the closed socket's place was never freed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(app.metrics().await.contains(r#"palisade_rate_limited_total{class="ws_open"}"#));
+}
+
+#[tokio::test]
 async fn websocket_handshakes_are_limited_per_address() {
     let app = TestApp::spawn_configured(|config| {
         config.ws_connects_per_minute = std::num::NonZeroU32::new(6).unwrap();

@@ -32,7 +32,7 @@ pub struct WsQuery {
         (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "missing Origin, or one the site does not allow"),
         (status = 404, body = ErrorBody, description = "no such site"),
-        (status = 429, body = ErrorBody, description = "too many handshakes from this network"),
+        (status = 429, body = ErrorBody, description = "too many handshakes, or sockets open, from this network"),
     )
 )]
 #[get("/ws")]
@@ -50,11 +50,22 @@ pub async fn connect(
         return Err(ApiError::new(ErrorCode::OriginNotAllowed, "WebSocket handshakes must carry an Origin"));
     }
     origins::require_allowed(&req, &site.allowed_origins)?;
+    // Held for as long as the connection lasts. Without a peer address (a Unix socket, a test
+    // request) there is nothing to count by.
+    let slot = match crate::client_ip::of(&req) {
+        Some(ip) => Some(state.socket_cap.take(ip).ok_or_else(|| {
+            ApiError::rate_limited("too many connections open from your network; close some and try again", 5)
+        })?),
+        None => None,
+    };
     let (response, socket, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::new(ErrorCode::MalformedRequest, format!("not a WebSocket handshake: {e}")))?;
     let stream =
         stream.max_frame_size(WS_FRAME_MAX_BYTES).aggregate_continuations().max_continuation_size(WS_FRAME_MAX_BYTES);
     let client = crate::audit::Client::of(&req);
-    actix_web::rt::spawn(session::run(state.into_inner(), site, client, socket, stream));
+    actix_web::rt::spawn(async move {
+        session::run(state.into_inner(), site, client, socket, stream).await;
+        drop(slot);
+    });
     Ok(response)
 }
