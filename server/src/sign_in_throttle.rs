@@ -1,11 +1,12 @@
 //! The per-email sign-in throttle as the routes use it (policy in `palisade_auth::throttle`):
 //! a doubling back-off per (email, client network) and an hourly cap per email across all
 //! networks. Keyed by the email's blind index, whether or not an account has it, so the answers
-//! are the same for both.
+//! are the same for both. On top, a network that fails with many different emails is taken for
+//! credential stuffing and may not sign in for a while.
 
 use palisade_auth::throttle;
 use palisade_protocol::UserId;
-use palisade_store::login_throttle::{self, Key};
+use palisade_store::login_throttle::{self, ANY_EMAIL, Key};
 use palisade_store::sites::Site;
 
 use crate::app::AppState;
@@ -33,7 +34,9 @@ pub async fn check(state: &AppState, site: &Site, email_index: &str, client: &Cl
             let here = login_throttle::blocked_until(conn, Key { site: &site_id, email_index: &index, scope: &net })?;
             let everywhere =
                 login_throttle::blocked_until(conn, Key { site: &site_id, email_index: &index, scope: ACCOUNT_SCOPE })?;
-            Ok(here.max(everywhere))
+            let network =
+                login_throttle::blocked_until(conn, Key { site: &site_id, email_index: ANY_EMAIL, scope: &net })?;
+            Ok(here.max(everywhere).max(network))
         })
         .await?;
     let now = palisade_store::now_millis();
@@ -95,6 +98,37 @@ pub async fn count_failure(
                 .with_detail("seconds", (until - now).div_euclid(1000))
                 .with_detail("scope", if cap >= backoff { "account" } else { "network" })
                 .with_detail("failures_this_hour", account.window_failures),
+        );
+    }
+    detect_stuffing(state, site, client, now).await
+}
+
+/// Blocks the client's network, and says so on the audit trail once, when it has failed with
+/// [`throttle::STUFFING_EMAILS`] different emails within the hour.
+async fn detect_stuffing(state: &AppState, site: &Site, client: &Client, now: i64) -> Result<(), ApiError> {
+    // Without an address every such client would share one network, and one block.
+    let Some(net) = client.ip.clone() else { return Ok(()) };
+    let site_id = site.id;
+    let until = now.saturating_add(i64::try_from(throttle::STUFFING_BLOCK.as_millis()).unwrap_or(i64::MAX));
+    let blocked = state
+        .store
+        .interact(move |conn| {
+            let emails = login_throttle::emails_failing(conn, &site_id, &net, now - window_ms())?;
+            if emails < throttle::STUFFING_EMAILS {
+                return Ok(None);
+            }
+            let key = Key { site: &site_id, email_index: ANY_EMAIL, scope: &net };
+            Ok(login_throttle::block(conn, key, now, until)?.then_some(emails))
+        })
+        .await?;
+    if let Some(emails) = blocked {
+        tracing::warn!(event = "authn_credential_stuffing", emails, "a network is trying many accounts; blocked");
+        state.audit.record(
+            AuditEvent::new("authn_credential_stuffing", Outcome::Failure)
+                .with_site(site.id)
+                .with_client(client.clone())
+                .with_detail("emails_failed_this_hour", emails)
+                .with_detail("blocked_seconds", throttle::STUFFING_BLOCK.as_secs()),
         );
     }
     Ok(())

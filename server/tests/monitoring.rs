@@ -121,8 +121,9 @@ async fn metrics_have_their_own_listener_and_the_api_does_not_serve_them() {
     assert_eq!(scrape.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
 }
 
-async fn failed_login_from(app: &TestApp, forwarded_for: &str) -> u16 {
-    let body = serde_json::json!({"site": SITE, "email": "ada@example.org", "password": "not the password at all"});
+/// A sign-in as a trusted proxy would pass it on for a client at `forwarded_for`.
+async fn login_from(app: &TestApp, forwarded_for: &str, email: &str, password: &str) -> u16 {
+    let body = serde_json::json!({"site": SITE, "email": email, "password": password});
     let response = app
         .http
         .post(app.url("/api/v1/auth/login"))
@@ -133,6 +134,10 @@ async fn failed_login_from(app: &TestApp, forwarded_for: &str) -> u16 {
         .await
         .unwrap();
     response.status().as_u16()
+}
+
+async fn failed_login_from(app: &TestApp, forwarded_for: &str) -> u16 {
+    login_from(app, forwarded_for, "ada@example.org", "not the password at all").await
 }
 
 #[tokio::test]
@@ -152,4 +157,27 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
     // The back-off follows the real client's network, not the proxy's.
     assert_eq!(failed_login_from(&proxied, "203.0.113.9").await, 429);
     assert_eq!(failed_login_from(&proxied, "198.51.100.4").await, 401);
+}
+
+#[tokio::test]
+async fn many_accounts_failing_from_one_network_is_flagged_and_only_that_network_waits() {
+    let app = TestApp::spawn_configured(|config| config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await;
+    app.token("ada@example.org", "Ada").await;
+    let stuffer = "203.0.113.9";
+    for n in 0..19 {
+        assert_eq!(login_from(&app, stuffer, &format!("victim{n}@example.org"), "Summer2026!").await, 401);
+    }
+    assert_eq!(login_from(&app, stuffer, "ada@example.org", PASSWORD).await, 200, "19 emails are not stuffing yet");
+    assert_eq!(login_from(&app, stuffer, "victim19@example.org", "Summer2026!").await, 401);
+    // The twentieth email blocks the whole network, right passwords too…
+    assert_eq!(login_from(&app, "203.0.113.77", "ada@example.org", PASSWORD).await, 429);
+    // …and nobody else.
+    assert_eq!(login_from(&app, "198.51.100.4", "ada@example.org", PASSWORD).await, 200);
+
+    let flagged = app.audit_events("authn_credential_stuffing").await;
+    assert_eq!(flagged.len(), 1, "flagged once, not on every later failure");
+    assert_eq!(flagged[0].ip.as_deref(), Some("203.0.113.0"));
+    let details: serde_json::Value = serde_json::from_str(&flagged[0].details).unwrap();
+    assert_eq!(details["emails_failed_this_hour"], 20);
+    assert!(!flagged[0].details.contains("victim"), "no email on the trail");
 }

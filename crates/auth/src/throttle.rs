@@ -6,6 +6,11 @@
 //! in from elsewhere is not held up by it: an attacker cannot keep a person locked out with a
 //! handful of failures an hour. Only a distributed guessing run (100 failures in an hour) pauses
 //! the account, until that hour is over.
+//!
+//! Credential stuffing, many accounts tried from one network, is the opposite shape: few
+//! failures per email, so neither count above catches it. When [`STUFFING_EMAILS`] different
+//! emails have failed from one network within the hour, that network may not sign in at all for
+//! [`STUFFING_BLOCK`].
 
 use std::time::Duration;
 
@@ -13,6 +18,10 @@ pub const FIRST_WAIT: Duration = Duration::from_secs(1);
 pub const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 pub const WINDOW: Duration = Duration::from_secs(60 * 60);
 pub const MAX_FAILURES_PER_WINDOW: u32 = 100;
+/// Different emails failing from one network within [`WINDOW`] that count as credential stuffing.
+/// High enough that a large office behind one address, with people mistyping, stays clear.
+pub const STUFFING_EMAILS: u32 = 20;
+pub const STUFFING_BLOCK: Duration = Duration::from_secs(15 * 60);
 
 /// How long to wait after `failures` consecutive failures.
 pub fn backoff(failures: u32) -> Duration {

@@ -24,6 +24,9 @@ pub struct Key<'a> {
     pub scope: &'a str,
 }
 
+/// The `email_index` of a key that stands for every email: a blind index is never `*`.
+pub const ANY_EMAIL: &str = "*";
+
 /// Until when sign-in with this email is refused (Unix ms), if it is blocked at all.
 pub fn blocked_until(conn: &mut DbConnection, key: Key<'_>) -> Result<Option<i64>, StoreError> {
     Ok(login_throttle::table
@@ -102,6 +105,49 @@ pub fn record_failure(
         diesel::update(this()).set(login_throttle::blocked_until.eq(until)).execute(conn)?;
         Ok((counts, until))
     })
+}
+
+/// How many different emails have failures counted in `scope` on the site in windows that
+/// started at `since` or later.
+pub fn emails_failing(conn: &mut DbConnection, site: &uuid::Uuid, scope: &str, since: i64) -> Result<u32, StoreError> {
+    let count: i64 = login_throttle::table
+        .filter(login_throttle::site_id.eq(ids::to_text(site)))
+        .filter(login_throttle::scope.eq(scope))
+        .filter(login_throttle::email_index.ne(ANY_EMAIL))
+        .filter(login_throttle::window_start.ge(since))
+        .filter(login_throttle::window_failures.gt(0))
+        .count()
+        .get_result(conn)?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+/// Blocks `key` until `until`, unless it is blocked past `now` already; whether this blocked it.
+pub fn block(conn: &mut DbConnection, key: Key<'_>, now: i64, until: i64) -> Result<bool, StoreError> {
+    let site = ids::to_text(key.site);
+    let this = || login_throttle::table.find((site.clone(), key.email_index, key.scope));
+    let renewed = diesel::update(this().filter(login_throttle::blocked_until.le(now)))
+        .set(login_throttle::blocked_until.eq(until))
+        .execute(conn)?;
+    if renewed == 1 {
+        return Ok(true);
+    }
+    let inserted = diesel::insert_into(login_throttle::table)
+        .values((
+            login_throttle::site_id.eq(&site),
+            login_throttle::email_index.eq(key.email_index),
+            login_throttle::scope.eq(key.scope),
+            login_throttle::consecutive.eq(0),
+            login_throttle::blocked_until.eq(until),
+            login_throttle::window_start.eq(now),
+            login_throttle::window_failures.eq(0),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(true),
+        // Blocked already, here or by another instance a moment ago.
+        Err(e) if StoreError::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A successful sign-in ends the back-off of its scope; hourly counts stay.
