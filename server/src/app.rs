@@ -92,6 +92,7 @@ pub struct Running {
     server: actix_web::dev::Server,
     metrics: Option<actix_web::dev::Server>,
     shutdown: Shutdown,
+    certificate: Option<Arc<tls::Certificate>>,
 }
 
 impl std::fmt::Debug for Running {
@@ -109,6 +110,11 @@ impl Running {
     /// signals itself, so that only the binary, not a test embedding it, takes over Ctrl-C.
     pub fn stopper(&self) -> Stopper {
         Stopper::new(self.server.handle(), self.shutdown.clone())
+    }
+
+    /// The certificate served over TLS, to reload when its files are renewed.
+    pub fn certificate(&self) -> Option<Arc<tls::Certificate>> {
+        self.certificate.clone()
     }
 
     /// Serves until the API server stops; the metrics listener stops with it.
@@ -319,15 +325,13 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
     // Signals are the binary's to handle (`cli::serve`), which closes WebSockets before the drain.
     let server =
         HttpServer::new(factory).client_request_timeout(Duration::from_secs(10)).shutdown_timeout(10).disable_signals();
-    let is_tls = tls.is_some();
-    let server = match tls {
-        Some(tls) => server.listen_rustls_0_23(listener, tls),
-        None => server.listen(listener),
-    }
-    .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?
-    .run();
+    let (server, certificate) = match tls {
+        Some((tls, certificate)) => (server.listen_rustls_0_23(listener, tls), Some(certificate)),
+        None => (server.listen(listener), None),
+    };
+    let server = server.map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?.run();
     let (metrics_addr, metrics) = metrics.unzip();
-    Ok(Running { addr, tls: is_tls, metrics_addr, server, metrics, shutdown })
+    Ok(Running { addr, tls: certificate.is_some(), metrics_addr, server, metrics, shutdown, certificate })
 }
 
 fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {

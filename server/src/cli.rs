@@ -201,10 +201,29 @@ fn serve(config: &Config) -> Result<(), String> {
                 Err(error) => tracing::error!(%error, "cannot listen for shutdown signals"),
             }
         });
+        if let Some(certificate) = running.certificate() {
+            tokio::spawn(reload_on_sighup(certificate));
+        }
         let scheme = if running.tls { "https" } else { "http" };
         tracing::info!(addr = %running.addr, public_url = %config.public_url, "listening on {scheme}://{}", running.addr);
         running.run().await.map_err(|e| e.to_string())
     })
+}
+
+/// Reloads the TLS certificate on every SIGHUP, as certificate renewal tools expect; a broken
+/// renewal is logged and the certificate in use stays.
+async fn reload_on_sighup(certificate: std::sync::Arc<crate::tls::Certificate>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(error) => return tracing::error!(%error, "cannot listen for SIGHUP; the certificate will not be reloaded"),
+    };
+    while hangups.recv().await.is_some() {
+        match certificate.reload() {
+            Ok(()) => tracing::info!("SIGHUP: reloaded the TLS certificate"),
+            Err(error) => tracing::error!(%error, "SIGHUP: the TLS certificate was not reloaded; the old one stays"),
+        }
+    }
 }
 
 fn open_store(config: &Config) -> Result<Store, String> {

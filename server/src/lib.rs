@@ -23,7 +23,7 @@ mod sessions;
 pub mod shutdown;
 mod sign_in_throttle;
 mod socket_cap;
-mod tls;
+pub mod tls;
 mod ws;
 
 pub use app::{Running, start};

@@ -1,9 +1,14 @@
-//! TLS with rustls: TLS 1.2 and 1.3 only, with rustls's safe default cipher suites.
+//! TLS with rustls: TLS 1.2 and 1.3 only, with rustls's safe default cipher suites. The
+//! certificate can be replaced while the server runs (`palisade-server` reloads it on SIGHUP),
+//! so renewing it never drops a connection.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use thiserror::Error;
@@ -52,28 +57,69 @@ fn ensure_self_signed(data_dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
     Ok((cert_path, key_path))
 }
 
-/// The rustls configuration for `config`, or `None` for plain HTTP.
-pub fn server_config(config: &Config) -> Result<Option<ServerConfig>, TlsError> {
+/// The certificate and key the server presents, read from their files and read again on
+/// [`Certificate::reload`]. A reload that fails keeps the one in use.
+#[derive(Debug)]
+pub struct Certificate {
+    cert_path: PathBuf,
+    key_path: PathBuf,
+    provider: Arc<CryptoProvider>,
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl Certificate {
+    fn load(cert_path: &Path, key_path: &Path, provider: &CryptoProvider) -> Result<Arc<CertifiedKey>, TlsError> {
+        let cert_pem = read_pem(cert_path)?;
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(&cert_pem).collect::<Result<_, _>>().map_err(pem_error(cert_path))?;
+        if certs.is_empty() {
+            return Err(TlsError::NoCertificate(cert_path.to_owned()));
+        }
+        let key_pem = read_pem(key_path)?;
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(pem_error(key_path))?;
+        // Also refuses a key that does not belong to the certificate: half-renewed files.
+        Ok(Arc::new(CertifiedKey::from_der(certs, key, provider)?))
+    }
+
+    fn open(cert_path: PathBuf, key_path: PathBuf, provider: Arc<CryptoProvider>) -> Result<Self, TlsError> {
+        let current = RwLock::new(Self::load(&cert_path, &key_path, &provider)?);
+        Ok(Self { cert_path, key_path, provider, current })
+    }
+
+    /// Reads the files again; new handshakes use them from now on, open connections go on.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let loaded = Self::load(&self.cert_path, &self.key_path, &self.provider)?;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = loaded;
+        Ok(())
+    }
+
+    fn current(&self) -> Arc<CertifiedKey> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl ResolvesServerCert for Certificate {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+}
+
+/// The rustls configuration for `config` and the certificate it serves, or `None` for plain
+/// HTTP.
+pub fn server_config(config: &Config) -> Result<Option<(ServerConfig, Arc<Certificate>)>, TlsError> {
     let (cert_path, key_path) = match (config.tls.mode, &config.tls.cert_file, &config.tls.key_file) {
         (TlsMode::None, _, _) => return Ok(None),
         (TlsMode::SelfSigned, _, _) => ensure_self_signed(&config.data_dir)?,
         (TlsMode::Files, Some(cert), Some(key)) => (cert.clone(), key.clone()),
         (TlsMode::Files, _, _) => return Err(TlsError::NoCertificate(PathBuf::from("tls.cert_file"))),
     };
-    let cert_pem = read_pem(&cert_path)?;
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(&cert_pem).collect::<Result<_, _>>().map_err(pem_error(&cert_path))?;
-    if certs.is_empty() {
-        return Err(TlsError::NoCertificate(cert_path));
-    }
-    let key_pem = read_pem(&key_path)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(pem_error(&key_path))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certificate = Arc::new(Certificate::open(cert_path, key_path, Arc::clone(&provider))?);
     let server = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
-        .with_single_cert(certs, key)?;
-    Ok(Some(server))
+        .with_cert_resolver(Arc::clone(&certificate) as Arc<dyn ResolvesServerCert>);
+    Ok(Some((server, certificate)))
 }
 
 #[cfg(test)]
@@ -102,5 +148,30 @@ mod tests {
         assert!(matches!(server_config(&config(dir.path(), files(&garbage, &key))), Err(TlsError::NoCertificate(_))));
         let none = TlsConfig { mode: TlsMode::None, cert_file: None, key_file: None };
         assert!(server_config(&config(dir.path(), none)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_reload_serves_the_renewed_certificate_and_a_broken_renewal_keeps_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = ensure_self_signed(dir.path()).unwrap();
+        let files = TlsConfig { mode: TlsMode::Files, cert_file: Some(cert.clone()), key_file: Some(key.clone()) };
+        let (_, certificate) = server_config(&config(dir.path(), files)).unwrap().unwrap();
+        let first = certificate.current().cert.clone();
+
+        let renewed = tempfile::tempdir().unwrap();
+        let (new_cert, new_key) = ensure_self_signed(renewed.path()).unwrap();
+        std::fs::copy(&new_cert, &cert).unwrap();
+        // Only the certificate so far, as a renewal caught halfway: its key does not match.
+        assert!(certificate.reload().is_err(), "a certificate with someone else's key is refused");
+        assert_eq!(certificate.current().cert, first, "and the old pair stays in use");
+        std::fs::copy(&new_key, &key).unwrap();
+        certificate.reload().unwrap();
+        let second = certificate.current().cert.clone();
+        assert_ne!(second, first);
+        assert_eq!(second, CertificateDer::pem_file_iter(&new_cert).unwrap().collect::<Result<Vec<_>, _>>().unwrap());
+
+        std::fs::write(&cert, "not a pem file").unwrap();
+        assert!(certificate.reload().is_err());
+        assert_eq!(certificate.current().cert, second, "a broken file changes nothing");
     }
 }
