@@ -1,7 +1,8 @@
 //! Conversations in the widget: a person starts a support conversation and asks; a moderator
 //! finds it in their list with an unread badge (whose count is part of the button's accessible
-//! name), opens it and replies; the person sees them typing in a polite
-//! live region, then the reply.
+//! name), opens it, which marks it read, and replies; the person sees them typing in a polite
+//! live region, then the reply. She then corrects her question and takes back a later message,
+//! and he sees both changes live.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -35,8 +36,22 @@ fn accessible_text(selector: &str) -> String {
     )
 }
 
-/// At least `n` read markers stored: resource timing lists a request once its answer is in
-/// (with status 0 when the browser refused it, as it does for a method CORS does not allow).
+/// At least `n` read markers stored: resource timing lists a request once its answer is in,
+/// body and all (the widget reads even the bodies it has no use for, so its requests finish).
+fn read_markers_stored(n: usize) -> String {
+    format!(
+        "performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/read') && e.responseStatus === 200).length >= {n}"
+    )
+}
+
+/// The stored message `seq`, or something inside it.
+fn message(seq: u64, inside: &str) -> String {
+    format!("{}[data-seq=\"{seq}\"] {inside}", testid("message"))
+}
+
+/// What the widget shows in place of a deleted message (`timeline::DELETED_BODY`).
+const DELETED_BODY: &str = "This message was deleted.";
+
 async fn send(browser: &Browser, text: &str) {
     browser.type_into(&testid("composer"), text).await.unwrap();
     browser.click(&testid("send")).await.unwrap();
@@ -107,6 +122,66 @@ async fn a_support_request_reaches_staff_unread_and_the_answer_comes_back_typed(
     // The answer is what was being typed: the notice goes with it.
     mia.wait_until(&format!("{typing}?.textContent === ''")).await.unwrap();
     sam.wait_until(&stored_message(answer, 2)).await.unwrap();
+
+    // Mia corrects her question and takes back a second message; Sam sees both changes live.
+    // Only one's own stored messages offer the actions.
+    let aside = "Also, can I change the address?";
+    send(&mia, aside).await;
+    sam.wait_until(&stored_message(aside, 3)).await.unwrap();
+    mia.wait_until(&stored_message(aside, 3)).await.unwrap();
+    assert_eq!(mia.eval(&format!("q({}) === null", json!(message(2, &testid("edit-message"))))).await.unwrap(), true);
+    assert_eq!(sam.eval(&format!("q({}) === null", json!(message(1, &testid("edit-message"))))).await.unwrap(), true);
+    mia.click(&message(1, &testid("edit-message"))).await.unwrap();
+    let field = message(1, &testid("edit-field"));
+    mia.wait_until(&format!("root.activeElement === q({})", json!(field))).await.unwrap();
+    let corrected = "Hello, my order 1042 never arrived.";
+    mia.clear(&field).await.unwrap();
+    // U+E007 is WebDriver's Enter key, which saves.
+    mia.type_into(&field, &format!("{corrected}\u{e007}")).await.unwrap();
+    let edited = format!(
+        "q({})?.textContent === {} && q({}) !== null",
+        json!(message(1, &testid("message-body"))),
+        json!(corrected),
+        json!(message(1, &testid("message-edited")))
+    );
+    sam.wait_until(&edited).await.unwrap();
+    mia.wait_until(&edited).await.unwrap();
+    // Back from the editor, the focus is on the message's actions again.
+    mia.wait_until(&format!("root.activeElement === q({})", json!(message(1, &testid("edit-message"))))).await.unwrap();
+
+    mia.click(&message(3, &testid("delete-message"))).await.unwrap();
+    // The question takes the focus on its safe answer.
+    let confirm = message(3, &testid("delete-confirm"));
+    mia.wait_until(&format!(
+        "!q({0}).hidden && root.activeElement === q({1})",
+        json!(confirm),
+        json!(message(3, &testid("change-cancel")))
+    ))
+    .await
+    .unwrap();
+    mia.click(&confirm).await.unwrap();
+    let deleted = format!(
+        "q({})?.hasAttribute('data-deleted') && q({})?.textContent === {}",
+        json!(format!("{}[data-seq=\"3\"]", testid("message"))),
+        json!(message(3, &testid("message-body"))),
+        json!(DELETED_BODY)
+    );
+    sam.wait_until(&deleted).await.unwrap();
+    mia.wait_until(&deleted).await.unwrap();
+    assert_eq!(sam.eval(&format!("q({}) === null", json!(message(3, &testid("message-edited"))))).await.unwrap(), true);
+
+    // Opening the conversation marked the question read, and what came after it, on his
+    // screen too, is read as well: the server stored the markers, so after a reload nothing
+    // is unread for Sam.
+    sam.wait_until(&read_markers_stored(2))
+        .await
+        .expect("no read marker stored: none sent, refused (CORS must allow PUT), or its answer left unread");
+    open_widget(&sam, None).await;
+    sam.wait_until(&connected()).await.unwrap();
+    sam.click(&testid("rooms")).await.unwrap();
+    sam.wait_until(&format!("q({})?.dataset.unread === '0'", json!(entry))).await.unwrap();
+    assert_eq!(sam.eval(&format!("{badge}.hidden")).await.unwrap(), json!(true));
+
     for browser in [&mia, &sam] {
         assert_no_csp_violations(browser).await;
     }

@@ -21,7 +21,7 @@ use crate::browser;
 use crate::config::Config;
 use crate::error_text;
 use crate::rooms::Rooms;
-use crate::session::Session;
+use crate::session::{AccessToken, Session};
 use crate::socket::{ConnectionState, Request, Socket};
 use crate::timeline::{Row, Timeline};
 use crate::typing::{self, Typing};
@@ -394,6 +394,66 @@ impl Chat {
 
     pub fn discard(&self, client_id: ClientMessageId) {
         self.timeline.update(|timeline| timeline.discard(client_id));
+    }
+
+    /// Replaces the text of one of the person's own messages in the open room. Returns whether
+    /// it was stored; why not is shown as the chat's error.
+    pub async fn edit(self, id: MessageId, body: String) -> bool {
+        if let Err(err) = check_message_body(&body) {
+            self.error.set(Some(error_text::for_limit(&err)));
+            return false;
+        }
+        let edited = self
+            .change_message(async |config, token, room| api::edit_message(&config, &token, room, id, body).await)
+            .await;
+        let Some((room, view)) = edited else {
+            return false;
+        };
+        // Shown now: the socket's copy of the change may come later, or (offline) not at all.
+        self.with_loaded(room, |t| t.insert(view));
+        true
+    }
+
+    /// Deletes one of the person's own messages in the open room; see [`Chat::edit`].
+    pub async fn delete(self, id: MessageId) -> bool {
+        let deleted =
+            self.change_message(async |config, token, room| api::delete_message(&config, &token, room, id).await).await;
+        let Some((room, ())) = deleted else {
+            return false;
+        };
+        self.with_loaded(room, |t| t.delete(id));
+        true
+    }
+
+    /// Runs `call` on the open room with a fresh token. A refusal is shown as the chat's error;
+    /// `None` then, and when the sign-in ended meanwhile.
+    async fn change_message<T>(
+        self,
+        call: impl AsyncFnOnce(Config, AccessToken, RoomId) -> Result<T, ApiError>,
+    ) -> Option<(RoomId, T)> {
+        let room = self.shown.get_value()?;
+        let generation = self.generation.get_value();
+        let result = match auth::token(self).await {
+            Ok(token) => call(self.config(), token, room).await,
+            Err(err) => Err(err),
+        };
+        if !self.is_current(generation) {
+            return None;
+        }
+        match result {
+            Ok(value) => {
+                self.error.set(None);
+                Some((room, value))
+            }
+            Err(err) => {
+                if err.code() == Some(ErrorCode::MfaEnrolmentRequired) {
+                    self.require_mfa();
+                } else {
+                    self.error.set(Some(err.user_message()));
+                }
+                None
+            }
+        }
     }
 
     fn request(&self, request: Request) {

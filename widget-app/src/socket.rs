@@ -341,7 +341,8 @@ fn apply(link: &Link, frame: ServerFrame, in_flight: &mut HashSet<ClientMessageI
         ServerFrame::Updated(view) => chat.received(view, true),
         ServerFrame::Removed { room } => chat.lost_room(room),
         ServerFrame::Typing { room, user } => chat.someone_typing(room, &user),
-        ServerFrame::Ready { .. } | ServerFrame::Presence { .. } => {}
+        // Nothing in the widget shows who has seen what, or who is online, yet.
+        ServerFrame::Ready { .. } | ServerFrame::Presence { .. } | ServerFrame::Read { .. } => {}
         ServerFrame::Ack { client_id, id, seq } => {
             in_flight.remove(&client_id);
             chat.acknowledged(client_id, id, seq);

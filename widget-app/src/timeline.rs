@@ -131,6 +131,15 @@ impl Timeline {
         }
     }
 
+    /// The person deleted `id`: it shows as deleted at once, whether or not the server's
+    /// `updated` frame (which changes nothing more) ever arrives on this connection.
+    pub fn delete(&mut self, id: MessageId) {
+        if let Some(message) = self.stored.values_mut().find(|m| m.id == id) {
+            message.deleted = true;
+            DELETED_BODY.clone_into(&mut message.body);
+        }
+    }
+
     pub fn push_outgoing(&mut self, client_id: ClientMessageId, body: String, created_at: Timestamp) {
         self.outgoing.push(Outgoing { client_id, body, created_at, delivery: Delivery::Sending });
     }
@@ -296,6 +305,19 @@ mod tests {
         let row = &timeline.rows(None)[0];
         assert!(row.deleted && !row.edited, "a deleted message is not also marked edited");
         assert_eq!(timeline.stored.len(), 1);
+    }
+
+    #[test]
+    fn a_deletion_here_shows_at_once_and_the_server_copy_changes_nothing() {
+        let mut timeline = Timeline::default();
+        timeline.extend([view(1, "keep"), view(2, "oops")]);
+        timeline.delete(view(2, "").id);
+        let rows = timeline.rows(None);
+        assert_eq!((rows[0].body.as_str(), rows[0].deleted), ("keep", false));
+        assert_eq!((rows[1].body.as_str(), rows[1].deleted), (DELETED_BODY, true));
+        let key = rows[1].key.clone();
+        timeline.insert(MessageView { deleted: true, ..view(2, "") });
+        assert_eq!(timeline.rows(None)[1].key, key, "the server's tombstone does not re-render the row");
     }
 
     #[test]

@@ -98,7 +98,7 @@ pub fn Composer(chat: Chat, field: NodeRef<html::Textarea>) -> impl IntoView {
 }
 
 /// Surrounding blank lines and trailing spaces are never meant; leading indentation may be.
-fn tidy(text: &str) -> &str {
+pub(crate) fn tidy(text: &str) -> &str {
     text.trim_end().trim_start_matches(['\n', '\r'])
 }
 

@@ -1,9 +1,14 @@
-//! The conversation, oldest first. Bodies and names are text nodes, never markup.
+//! The conversation, oldest first. Bodies and names are text nodes, never markup. The person's
+//! own stored messages can be edited in place or deleted (after a question).
 
+use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
-use palisade_protocol::ClientMessageId;
+use leptos::task::spawn_local;
+use palisade_protocol::{ClientMessageId, MessageId};
+use wasm_bindgen::JsCast;
 
+use super::composer::tidy;
 use crate::chat::Chat;
 use crate::time_label;
 use crate::timeline::{Row, RowStatus, Timeline};
@@ -77,21 +82,26 @@ pub fn MessageList(chat: Chat) -> impl IntoView {
                 <p class="empty">"No messages yet. Say hello!"</p>
             </Show>
             <ol class="messages" data-testid="message-list" role="log" aria-live="polite" aria-label="Messages">
-                <For each=move || rows.get() key=|row| row.key.clone() children=move |row| message_item(chat, row)/>
+                <For each=move || rows.get() key=|row| row.key.clone() children=move |row| message_item(chat, scroller, row)/>
             </ol>
         </div>
     }
 }
 
-fn message_item(chat: Chat, row: Row) -> impl IntoView {
-    let Row { seq, client_id, author, body, sent_at, mine, edited, deleted, status, .. } = row;
+fn message_item(chat: Chat, scroller: NodeRef<html::Div>, row: Row) -> impl IntoView {
+    let Row { seq, id, client_id, author, body, sent_at, mine, edited, deleted, status, .. } = row;
     let pending = status == RowStatus::Pending;
+    // Only what the server stored can be changed, and only by its author.
+    let changeable = id.zip(seq).filter(|_| mine && !deleted && status == RowStatus::Stored);
     let failure = match status {
         RowStatus::Failed(reason) => Some(reason),
         RowStatus::Stored | RowStatus::Pending => None,
     };
     let failed = failure.is_some();
     let time = time_label::label(sent_at);
+    let change = RwSignal::new(Change::None);
+    // The buttons are described by the text they act on, for a screen reader tabbing through.
+    let body_id = changeable.map(|(_, seq)| format!("palisade-message-{seq}"));
     safe_view! {
         <li
             class="message"
@@ -111,11 +121,208 @@ fn message_item(chat: Chat, row: Row) -> impl IntoView {
                 {time.map(|time| safe_view! { <time datetime=time.iso title=time.full>{time.short}</time> })}
                 {edited.then(|| safe_view! { <span class="edited" data-testid="message-edited">"edited"</span> })}
             </div>
-            <p class="body" data-testid="message-body">{body}</p>
+            <p class="body" data-testid="message-body" id=body_id.clone() hidden=move || change.get() == Change::Editing>
+                {body.clone()}
+            </p>
             {pending.then(|| safe_view! { <span class="delivery">"Sending…"</span> })}
             {failure.zip(client_id).map(|(reason, client_id)| failed_actions(chat, client_id, reason))}
+            {changeable.map(|(id, seq)| Own { chat, scroller, id, seq, body, body_id, change }.view())}
         </li>
     }
+}
+
+/// What the person is doing to one of their own messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    None,
+    Editing,
+    Deleting,
+}
+
+/// One of the person's own messages, which they may edit or delete.
+#[derive(Clone)]
+struct Own {
+    chat: Chat,
+    scroller: NodeRef<html::Div>,
+    id: MessageId,
+    seq: u64,
+    body: String,
+    body_id: Option<String>,
+    change: RwSignal<Change>,
+}
+
+impl Own {
+    /// The actions, the editor and the question before deleting, all in one tree that only
+    /// shows what fits the moment: one view and one click handler for every button keep the
+    /// (size-budgeted) bundle small.
+    fn view(self) -> impl IntoView {
+        let change = self.change;
+        // For `hidden`: shown only while the person is doing `when`.
+        let shown = move |when: Change| move || change.get() != when;
+        let draft = RwSignal::new(String::new());
+        let busy = RwSignal::new(false);
+        let field = NodeRef::<html::Textarea>::new();
+        let body_id = self.body_id.clone();
+        let on_click = {
+            let own = self.clone();
+            move |ev: leptos::ev::MouseEvent| {
+                let action = ev
+                    .target()
+                    .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+                    .and_then(|target| target.closest("[data-action]").ok().flatten())
+                    .and_then(|button| button.get_attribute("data-action"));
+                match action.as_deref() {
+                    Some("edit") => own.edit(draft, field),
+                    Some("delete") => own.ask(),
+                    Some("save") => own.save(draft, busy),
+                    Some("confirm") => own.delete(busy),
+                    Some("cancel") => own.cancel(),
+                    _ => {}
+                }
+            }
+        };
+        let on_keydown = {
+            let own = self.clone();
+            move |ev: KeyboardEvent| {
+                if ev.is_composing() || change.get_untracked() == Change::None {
+                    return;
+                }
+                if ev.key() == "Escape" {
+                    // Escape here leaves the editor or the question, not the whole panel.
+                    ev.stop_propagation();
+                    own.cancel();
+                } else if ev.key() == "Enter" && !ev.shift_key() && change.get_untracked() == Change::Editing {
+                    ev.prevent_default();
+                    own.save(draft, busy);
+                }
+            }
+        };
+        safe_view! {
+            <div class="message-tools" on:click=on_click on:keydown=on_keydown>
+                <textarea
+                    class="edit-field"
+                    data-testid="edit-field"
+                    aria-label="Edit message"
+                    aria-describedby="palisade-composer-status"
+                    hidden=shown(Change::Editing)
+                    node_ref=field
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                ></textarea>
+                <span hidden=shown(Change::Deleting)>"Delete this message?"</span>
+                <span class="message-actions" hidden=shown(Change::None)>
+                    <button
+                        type="button"
+                        class="link"
+                        data-action="edit"
+                        data-testid="edit-message"
+                        aria-label="Edit message"
+                        aria-describedby=body_id.clone()
+                    >
+                        "Edit"
+                    </button>
+                    " "
+                    <button
+                        type="button"
+                        class="link"
+                        data-action="delete"
+                        data-testid="delete-message"
+                        aria-label="Delete message"
+                        aria-describedby=body_id
+                    >
+                        "Delete"
+                    </button>
+                </span>
+                <button type="button" class="link" data-action="save" data-testid="edit-save" hidden=shown(Change::Editing) disabled=move || busy.get()>
+                    "Save"
+                </button>
+                <button type="button" class="link" data-action="confirm" data-testid="delete-confirm" hidden=shown(Change::Deleting) disabled=move || busy.get()>
+                    "Delete"
+                </button>
+                <button type="button" class="link" data-action="cancel" data-testid="change-cancel" hidden=move || change.get() == Change::None>
+                    "Cancel"
+                </button>
+            </div>
+        }
+    }
+
+    /// Where the focus goes inside this message after the next render.
+    fn focus(&self, action: &str) {
+        focus_later(self.scroller, format!("[data-seq=\"{}\"] [data-action=\"{action}\"]", self.seq));
+    }
+
+    fn edit(&self, draft: RwSignal<String>, field: NodeRef<html::Textarea>) {
+        draft.set(self.body.clone());
+        self.change.set(Change::Editing);
+        request_animation_frame(move || {
+            if let Some(field) = field.try_get_untracked().flatten() {
+                let end = u32::try_from(field.value().encode_utf16().count()).unwrap_or(u32::MAX);
+                let _ = field.focus();
+                let _ = field.set_selection_range(end, end);
+            }
+        });
+    }
+
+    fn ask(&self) {
+        self.change.set(Change::Deleting);
+        // The safe answer has the focus, so a second Enter does not delete by accident.
+        self.focus("cancel");
+    }
+
+    /// Back to the actions, with the focus on the one that was used.
+    fn cancel(&self) {
+        // After a save the row may be gone already, and its state with it.
+        let left = self.change.try_get_untracked();
+        self.change.try_set(Change::None);
+        self.focus(if left == Some(Change::Deleting) { "delete" } else { "edit" });
+    }
+
+    fn save(&self, draft: RwSignal<String>, busy: RwSignal<bool>) {
+        let text = draft.with_untracked(|text| tidy(text).to_owned());
+        if text == self.body {
+            return self.cancel();
+        }
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let own = self.clone();
+        spawn_local(async move {
+            if own.chat.edit(own.id, text).await {
+                // The row is drawn anew with the new text: the focus goes to its actions.
+                own.focus("edit");
+            }
+            busy.try_set(false);
+        });
+    }
+
+    fn delete(&self, busy: RwSignal<bool>) {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let own = self.clone();
+        spawn_local(async move {
+            if own.chat.delete(own.id).await {
+                // The row is drawn anew without actions: the person is back at writing.
+                focus_later(own.scroller, "#palisade-composer".to_owned());
+            }
+            busy.try_set(false);
+        });
+    }
+}
+
+/// Focuses what `selector` finds in the panel after the next render: a row drawn anew after a
+/// change has lost the focus its old buttons had.
+fn focus_later(scroller: NodeRef<html::Div>, selector: String) {
+    request_animation_frame(move || {
+        let panel =
+            scroller.try_get_untracked().flatten().and_then(|scroller| scroller.closest(".panel").ok().flatten());
+        let found = panel.and_then(|panel| panel.query_selector(&selector).ok().flatten());
+        if let Some(element) = found.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    });
 }
 
 fn failed_actions(chat: Chat, client_id: ClientMessageId, reason: String) -> impl IntoView {
