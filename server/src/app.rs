@@ -8,7 +8,7 @@ use actix_cors::Cors;
 use actix_web::http::{Method, header};
 use actix_web::{App, HttpServer, web};
 use palisade_auth::{AccessTokens, PasswordHasher};
-use palisade_bus::{Bus, Presence};
+use palisade_bus::{Bus, LocalBus, Presence};
 use palisade_store::Store;
 use palisade_store::group_commit::Appender;
 use palisade_vault::SigningKey;
@@ -33,7 +33,7 @@ pub struct AppState {
     pub store: Store,
     pub passwords: PasswordHasher,
     pub tokens: AccessTokens,
-    pub bus: Bus,
+    pub bus: Arc<dyn Bus>,
     pub presence: Presence,
     /// Where new messages are stored, in group commits.
     pub appender: Appender,
@@ -183,7 +183,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         store,
         passwords,
         tokens,
-        bus: Bus::new(BUS_CAPACITY),
+        bus: Arc::new(LocalBus::new(BUS_CAPACITY)),
         presence: Presence::new(BUS_CAPACITY),
         origins,
         sealer,

@@ -1,10 +1,13 @@
 //! Delivers what happens in a room (messages, edits, removals, typing) to every connection
 //! subscribed to it, and who is online to every connection of the site ([`Presence`]).
 //!
-//! One bounded broadcast channel per room: a publisher never waits for a slow subscriber; a
-//! subscriber that falls more than [`Bus::capacity`] events behind learns it has lagged and must
-//! resume from storage (the WebSocket closes it with a reason and the widget resubscribes).
-//! Channels of rooms nobody listens to are dropped, so memory follows live rooms only.
+//! The server sees fan-out only through the [`Bus`] trait. [`LocalBus`] serves one instance: one
+//! bounded broadcast channel per room, so a publisher never waits for a slow subscriber, and a
+//! subscriber that falls more than [`LocalBus::capacity`] events behind learns it has lagged and
+//! must resume from storage (the WebSocket closes it with a reason and the widget resubscribes).
+//! Channels of rooms nobody listens to are dropped, so memory follows live rooms only. A bus for
+//! several instances (Redis pub/sub) would publish to the others and hand what they publish to
+//! the same local channels, so subscribers cannot tell the difference.
 
 mod presence;
 
@@ -44,9 +47,18 @@ impl RoomEvent {
     }
 }
 
-/// A handle to the bus; cheap to clone.
+/// Fan-out of room events to the connections subscribed to each room.
+pub trait Bus: Send + Sync + std::fmt::Debug {
+    /// Sends `event` to the current subscribers of its room; nobody waits for them.
+    fn publish(&self, event: RoomEvent);
+
+    /// The events of `room` from now on.
+    fn subscribe(&self, room: RoomId) -> Subscription;
+}
+
+/// The bus of one server instance; cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Bus {
+pub struct LocalBus {
     rooms: Arc<Mutex<HashMap<RoomId, broadcast::Sender<Arc<RoomEvent>>>>>,
     capacity: usize,
 }
@@ -64,7 +76,7 @@ impl Subscription {
     }
 }
 
-impl Bus {
+impl LocalBus {
     pub fn new(capacity: usize) -> Self {
         Self { rooms: Arc::default(), capacity: capacity.max(1) }
     }
@@ -73,14 +85,8 @@ impl Bus {
         self.capacity
     }
 
-    pub fn subscribe(&self, room: RoomId) -> Subscription {
-        let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
-        let sender = rooms.entry(room).or_insert_with(|| broadcast::channel(self.capacity).0);
-        Subscription { receiver: sender.subscribe() }
-    }
-
-    /// Sends `event` to the current subscribers of its room; returns how many there were.
-    pub fn publish(&self, event: RoomEvent) -> usize {
+    /// As [`Bus::publish`], returning how many subscribers there were.
+    pub fn deliver(&self, event: RoomEvent) -> usize {
         let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
         let room = event.room();
         let Some(sender) = rooms.get(&room) else { return 0 };
@@ -91,6 +97,18 @@ impl Bus {
                 0
             }
         }
+    }
+}
+
+impl Bus for LocalBus {
+    fn publish(&self, event: RoomEvent) {
+        self.deliver(event);
+    }
+
+    fn subscribe(&self, room: RoomId) -> Subscription {
+        let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        let sender = rooms.entry(room).or_insert_with(|| broadcast::channel(self.capacity).0);
+        Subscription { receiver: sender.subscribe() }
     }
 }
 
@@ -124,13 +142,13 @@ mod tests {
 
     #[tokio::test]
     async fn subscribers_of_a_room_get_its_messages_in_order_and_no_others() {
-        let bus = Bus::new(16);
+        let bus = LocalBus::new(16);
         let (a, b) = (RoomId(Uuid::from_u128(1)), RoomId(Uuid::from_u128(2)));
         let mut first = bus.subscribe(a);
         let mut second = bus.subscribe(a);
         let mut other = bus.subscribe(b);
-        assert_eq!(bus.publish(message(a, 1)), 2);
-        assert_eq!(bus.publish(message(a, 2)), 2);
+        assert_eq!(bus.deliver(message(a, 1)), 2);
+        assert_eq!(bus.deliver(message(a, 2)), 2);
         for sub in [&mut first, &mut second] {
             assert_eq!(seq_of(&sub.recv().await.unwrap()), 1);
             assert_eq!(seq_of(&sub.recv().await.unwrap()), 2);
@@ -140,21 +158,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_subscriber_is_told_it_lagged() {
-        let bus = Bus::new(2);
+        let bus = LocalBus::new(2);
         let room = RoomId(Uuid::from_u128(1));
         let mut slow = bus.subscribe(room);
         for seq in 1..=5 {
-            bus.publish(message(room, seq));
+            bus.deliver(message(room, seq));
         }
         assert!(matches!(slow.recv().await, Err(RecvError::Lagged(_))));
     }
 
     #[test]
     fn rooms_without_listeners_are_forgotten() {
-        let bus = Bus::new(4);
+        let bus = LocalBus::new(4);
         let room = RoomId(Uuid::from_u128(1));
         drop(bus.subscribe(room));
-        assert_eq!(bus.publish(message(room, 1)), 0);
+        assert_eq!(bus.deliver(message(room, 1)), 0);
         assert!(bus.rooms.lock().unwrap().is_empty());
     }
 }
