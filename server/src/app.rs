@@ -25,7 +25,7 @@ use crate::rate_limit::{IpLimiter, KeyedLimiter};
 use crate::sealing::{KeySetupError, Sealer};
 use crate::shutdown::{Shutdown, Stopper};
 use crate::socket_cap::SocketCap;
-use crate::{extract, metrics, openapi, private_files, routes, sealing, security_headers, tls, ws};
+use crate::{extract, https_redirect, metrics, openapi, private_files, routes, sealing, security_headers, tls, ws};
 
 /// Everything request handlers share.
 #[derive(Debug)]
@@ -84,13 +84,16 @@ const BUS_CAPACITY: usize = 1024;
 /// few enough that one transaction stays short.
 const MESSAGE_BATCH: usize = 256;
 
-/// A started server: the API listener and, unless turned off, the metrics listener.
+/// A started server: the API listener and, unless turned off, the metrics listener and the
+/// plain-HTTP redirect listener.
 pub struct Running {
     pub addr: SocketAddr,
     pub tls: bool,
     pub metrics_addr: Option<SocketAddr>,
+    pub redirect_addr: Option<SocketAddr>,
     server: actix_web::dev::Server,
-    metrics: Option<actix_web::dev::Server>,
+    /// The listeners that live and die with the API server, by name.
+    side: Vec<(&'static str, actix_web::dev::Server)>,
     shutdown: Shutdown,
     certificate: Option<Arc<tls::Certificate>>,
 }
@@ -101,6 +104,7 @@ impl std::fmt::Debug for Running {
             .field("addr", &self.addr)
             .field("tls", &self.tls)
             .field("metrics_addr", &self.metrics_addr)
+            .field("redirect_addr", &self.redirect_addr)
             .finish_non_exhaustive()
     }
 }
@@ -117,31 +121,36 @@ impl Running {
         self.certificate.clone()
     }
 
-    /// Serves until the API server stops; the metrics listener stops with it.
+    /// Serves until the API server stops; the side listeners stop with it.
     pub async fn run(self) -> std::io::Result<()> {
-        let Some(metrics) = self.metrics else { return self.server.await };
-        let handle = metrics.handle();
-        tokio::spawn(async move {
-            if let Err(error) = metrics.await {
-                tracing::error!(%error, "the metrics listener stopped");
-            }
-        });
+        let mut handles = Vec::new();
+        for (name, listener) in self.side {
+            handles.push(listener.handle());
+            tokio::spawn(async move {
+                if let Err(error) = listener.await {
+                    tracing::error!(%error, listener = name, "a listener stopped");
+                }
+            });
+        }
         let result = self.server.await;
-        handle.stop(false).await;
+        for handle in handles {
+            handle.stop(false).await;
+        }
         result
     }
 }
 
-fn metrics_listener(
-    config: &Config,
-    metrics: Arc<Metrics>,
+/// Binds `addr` and starts `serve` on it, unless `addr` is empty (turned off).
+fn side_listener(
+    addr: &str,
+    serve: impl FnOnce(TcpListener) -> std::io::Result<(SocketAddr, actix_web::dev::Server)>,
 ) -> Result<Option<(SocketAddr, actix_web::dev::Server)>, StartError> {
-    if config.metrics_listen.is_empty() {
+    if addr.is_empty() {
         return Ok(None);
     }
-    let listen_error = |source| StartError::Listen { addr: config.metrics_listen.clone(), source };
-    let listener = TcpListener::bind(&config.metrics_listen).map_err(listen_error)?;
-    metrics::serve(metrics, listener).map(Some).map_err(listen_error)
+    let listen_error = |source| StartError::Listen { addr: addr.to_owned(), source };
+    let listener = TcpListener::bind(addr).map_err(listen_error)?;
+    serve(listener).map(Some).map_err(listen_error)
 }
 
 fn state(config: &Config) -> Result<AppState, StartError> {
@@ -295,7 +304,10 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
     spawn_origin_refresh(state.clone().into_inner());
     spawn_housekeeping(state.clone().into_inner());
     sealing::spawn_maintenance(Arc::clone(&state.sealer), state.store.clone(), Arc::clone(&state.metrics));
-    let metrics = metrics_listener(config, Arc::clone(&state.metrics))?;
+    let metrics = Arc::clone(&state.metrics);
+    let metrics = side_listener(&config.metrics_listen, |listener| metrics::serve(metrics, listener))?;
+    let public_url = config.public_url.clone();
+    let redirect = side_listener(&config.http_redirect_listen, |listener| https_redirect::serve(listener, public_url))?;
     let tls = tls::server_config(config)?;
     let listener = TcpListener::bind(&config.listen)
         .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?;
@@ -331,7 +343,12 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
     };
     let server = server.map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?.run();
     let (metrics_addr, metrics) = metrics.unzip();
-    Ok(Running { addr, tls: certificate.is_some(), metrics_addr, server, metrics, shutdown, certificate })
+    let (redirect_addr, redirect) = redirect.unzip();
+    let side = [("metrics", metrics), ("https_redirect", redirect)]
+        .into_iter()
+        .filter_map(|(name, listener)| listener.map(|listener| (name, listener)))
+        .collect();
+    Ok(Running { addr, tls: certificate.is_some(), metrics_addr, redirect_addr, server, side, shutdown, certificate })
 }
 
 fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {

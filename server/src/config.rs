@@ -73,6 +73,9 @@ pub struct Config {
     /// Plain-HTTP address of the Prometheus `/metrics` listener; keep it on loopback or a
     /// private network. Empty turns it off.
     pub metrics_listen: String,
+    /// Plain-HTTP address (e.g. `0.0.0.0:80`) that only redirects to `public_url`. Empty turns
+    /// it off; pointless behind a TLS-terminating proxy.
+    pub http_redirect_listen: String,
     /// The URL people reach the server at; the access-token issuer.
     pub public_url: String,
     /// Where the SQLite database, generated keys and the development certificate live.
@@ -134,6 +137,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8443".into(),
             metrics_listen: "127.0.0.1:9464".into(),
+            http_redirect_listen: String::new(),
             trusted_proxies: Vec::new(),
             public_url: "https://localhost:8443".into(),
             data_dir: "data".into(),

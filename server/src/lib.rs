@@ -9,6 +9,7 @@ pub mod config;
 mod csrf;
 mod error;
 mod extract;
+mod https_redirect;
 mod mail;
 mod mail_links;
 mod metrics;

@@ -66,3 +66,29 @@ async fn widget_assets_load_cross_origin_and_html_gets_a_strict_csp() {
     }
     assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"), "{csp}");
 }
+
+#[tokio::test]
+async fn plain_http_only_redirects_to_the_public_https_url() {
+    let app = TestApp::spawn_configured(|config| {
+        config.tls.mode = palisade_server::config::TlsMode::SelfSigned;
+        config.http_redirect_listen = "127.0.0.1:0".into();
+        config.public_url = "https://chat.example".into();
+    })
+    .await;
+    let plain = format!("http://{}", app.redirect_addr.expect("the redirect listener is on"));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let answer =
+        client.get(format!("{plain}/widget/palisade.js?v=3")).header("host", "evil.example").send().await.unwrap();
+    assert_eq!(answer.status(), 308);
+    assert_eq!(answer.headers()["location"], "https://chat.example/widget/palisade.js?v=3", "never the Host header");
+    // Nothing is served in clear, not even an API answer or a cookie.
+    let login = client
+        .post(format!("{plain}/api/v1/auth/login"))
+        .json(&serde_json::json!({"site": "acme", "email": "a@example.org", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 308, "the method is kept, not turned into a GET");
+    assert!(login.headers().get("set-cookie").is_none());
+    assert!(login.bytes().await.unwrap().is_empty());
+}

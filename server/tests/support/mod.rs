@@ -29,6 +29,8 @@ pub fn origin_of(site: &str) -> &'static str {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// The plain-HTTP redirect listener, when the test turned it on.
+    pub redirect_addr: Option<SocketAddr>,
     pub base: String,
     pub http: reqwest::Client,
     pub config: Config,
@@ -95,11 +97,12 @@ impl TestApp {
         add_sites(&config);
         let running = palisade_server::start(&config).unwrap();
         let metrics_addr = running.metrics_addr.unwrap();
+        let redirect_addr = running.redirect_addr;
         let scheme = if running.tls { "https" } else { "http" };
         let (addr, base) = (running.addr, format!("{scheme}://{}", running.addr));
         tokio::spawn(running.run());
         let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
-        Self { addr, metrics_addr, base, http, config, mail, _db: db, _data: data }
+        Self { addr, metrics_addr, redirect_addr, base, http, config, mail, _db: db, _data: data }
     }
 
     pub fn url(&self, path: &str) -> String {
