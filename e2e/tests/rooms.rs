@@ -1,8 +1,8 @@
 //! Conversations in the widget: a person starts a support conversation and asks; a moderator
 //! finds it in their list with an unread badge (whose count is part of the button's accessible
 //! name), opens it, which marks it read, and replies; the person sees them typing in a polite
-//! live region, then the reply. She then corrects her question and takes back a later message,
-//! and he sees both changes live.
+//! live region, then the reply, and that he has seen her question. She then corrects her question
+//! and takes back a later message, and he sees both changes live.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -47,6 +47,16 @@ fn read_markers_stored(n: usize) -> String {
 /// The stored message `seq`, or something inside it.
 fn message(seq: u64, inside: &str) -> String {
     format!("{}[data-seq=\"{seq}\"] {inside}", testid("message"))
+}
+
+/// The "seen by" line reads `text` under the stored message `seq`, and under no other.
+fn seen_under(seq: u64, text: &str) -> String {
+    format!(
+        "q({})?.textContent === {} && qa({}).length === 1",
+        json!(message(seq, &testid("seen"))),
+        json!(text),
+        json!(testid("seen"))
+    )
 }
 
 /// What the widget shows in place of a deleted message (`timeline::DELETED_BODY`).
@@ -110,6 +120,8 @@ async fn a_support_request_reaches_staff_unread_and_the_answer_comes_back_typed(
     sam.wait_until(&stored_message(question, 1)).await.unwrap();
     assert_eq!(sam.text(&testid("room-title")).await.unwrap().as_deref(), Some("Support · Mia"));
     sam.wait_until(&format!("{badge}.hidden")).await.unwrap();
+    // Mia learns it live, though Sam was not yet in the conversation when she opened it.
+    mia.wait_until(&seen_under(1, "Seen by Sam")).await.unwrap();
 
     // Sam types: Mia is told, politely, before the answer arrives.
     let answer = "Sorry about that, Mia: it ships again today.";
@@ -129,6 +141,8 @@ async fn a_support_request_reaches_staff_unread_and_the_answer_comes_back_typed(
     send(&mia, aside).await;
     sam.wait_until(&stored_message(aside, 3)).await.unwrap();
     mia.wait_until(&stored_message(aside, 3)).await.unwrap();
+    // Her newest message is the one that says who has seen it.
+    mia.wait_until(&seen_under(3, "Seen by Sam")).await.unwrap();
     assert_eq!(mia.eval(&format!("q({}) === null", json!(message(2, &testid("edit-message"))))).await.unwrap(), true);
     assert_eq!(sam.eval(&format!("q({}) === null", json!(message(1, &testid("edit-message"))))).await.unwrap(), true);
     mia.click(&message(1, &testid("edit-message"))).await.unwrap();

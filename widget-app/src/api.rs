@@ -9,13 +9,14 @@ use palisade_protocol::auth::{
     ResetPasswordRequest, SessionList, SessionRequest, TokenResponse,
 };
 use palisade_protocol::limits::HISTORY_PAGE_DEFAULT;
-use palisade_protocol::messages::{EditMessage, HistoryPage, MessageView};
+use palisade_protocol::messages::{Author, EditMessage, HistoryPage, MessageView};
 use palisade_protocol::mfa::{
     MfaChallenge, MfaStatus, MfaVerifyRequest, ReauthRequest, RecoveryCodes, TotpConfirmRequest, TotpEnrollment,
 };
 use palisade_protocol::rooms::{ReadMarker, RoomList, RoomSummary, StartSupport};
 use palisade_protocol::sites::SiteInfo;
 use palisade_protocol::{ErrorBody, ErrorCode, MessageId, RoomId, SessionId};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use web_sys::{ReferrerPolicy, RequestCredentials};
 
@@ -238,6 +239,24 @@ pub async fn mark_read(config: &Config, token: &AccessToken, room: RoomId, seq: 
         .json(&ReadMarker { seq })
         .map_err(|_| ApiError::Decode)?;
     read_empty(request.send().await).await
+}
+
+/// The part of a `MemberList` the widget shows: decoding the roles too would only grow the bundle.
+#[derive(Debug, Deserialize)]
+pub struct Readers {
+    pub members: Vec<Reader>,
+}
+
+/// One person in a room and how far they have read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Reader {
+    pub user: Author,
+    pub read_seq: u64,
+}
+
+/// Who is in `room`, and how far each has read.
+pub async fn members(config: &Config, token: &AccessToken, room: RoomId) -> Result<Readers, ApiError> {
+    read(bearer(Request::get(&config.api_url(&format!("/rooms/{room}/members"))), token).send().await).await
 }
 
 /// A new text for one of the person's own messages; the answer is the message as stored.

@@ -13,14 +13,15 @@ use palisade_protocol::auth::TokenResponse;
 use palisade_protocol::limits::check_message_body;
 use palisade_protocol::messages::{Author, MessageView};
 use palisade_protocol::rooms::RoomSummary;
-use palisade_protocol::{ClientMessageId, ErrorCode, MessageId, RoomId};
+use palisade_protocol::{ClientMessageId, ErrorCode, MessageId, RoomId, UserId};
 
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, Reader};
 use crate::auth;
 use crate::browser;
 use crate::config::Config;
 use crate::error_text;
 use crate::rooms::Rooms;
+use crate::seen;
 use crate::session::{AccessToken, Session};
 use crate::socket::{ConnectionState, Request, Socket};
 use crate::timeline::{Row, Timeline};
@@ -47,6 +48,8 @@ pub struct Chat {
     /// Rooms opened earlier in this sign-in, kept (and kept current by the socket) so that
     /// going back to one shows it at once and its unsent messages are still sent.
     parked: StoredValue<Vec<(RoomId, Timeline)>>,
+    /// The open room's members and how far each has read, for "seen by".
+    pub readers: RwSignal<Vec<Reader>>,
     /// Who else is typing in the open room.
     pub typing: RwSignal<Typing>,
     /// When this person's last typing notice went out.
@@ -70,6 +73,7 @@ impl Chat {
             timeline: RwSignal::new(Timeline::default()),
             shown: StoredValue::new(None),
             parked: StoredValue::new(Vec::new()),
+            readers: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Typing::default()),
             typing_sent: StoredValue::new(None),
             phase: RwSignal::new(Phase::Loading),
@@ -238,6 +242,8 @@ impl Chat {
                 parked.push((previous, current));
             });
         }
+        self.readers.set(Vec::new());
+        self.load_readers(room);
         self.typing.set(Typing::default());
         self.typing_sent.set_value(None);
         self.loading_earlier.set(false);
@@ -288,6 +294,28 @@ impl Chat {
         self.phase.set(Phase::Ready);
         // Subscribing before the history is in would replay the whole room.
         self.request(Request::Subscribe(room));
+    }
+
+    /// Fetches how far `room`'s members have read. Failures only leave "seen by" out.
+    fn load_readers(&self, room: RoomId) {
+        let generation = self.generation.get_value();
+        let chat = *self;
+        spawn_local(async move {
+            let list = match auth::token(chat).await {
+                Ok(token) => api::members(&chat.config(), &token, room).await,
+                Err(err) => Err(err),
+            };
+            let wanted = chat.rooms.with_untracked(Rooms::selected_id) == Some(room);
+            if let (Ok(mut list), true) = (list, wanted && chat.is_current(generation)) {
+                chat.readers.update(|readers| {
+                    // A `read` frame that came while the list was on its way may be newer.
+                    for known in readers.iter() {
+                        seen::read(&mut list.members, known.user.id, known.read_seq);
+                    }
+                    *readers = list.members;
+                });
+            }
+        });
     }
 
     fn load_failed(&self, err: ApiError) {
@@ -510,6 +538,20 @@ impl Chat {
         self.with_loaded(room, |t| t.insert(view));
     }
 
+    /// `user` has read `room` up to `seq`.
+    pub fn someone_read(&self, room: RoomId, user: UserId, seq: u64) {
+        if self.session.user_untracked().is_some_and(|me| me.id == user) {
+            // Read on another of the person's devices: the count here goes down too.
+            self.rooms.maybe_update(|rooms| rooms.read_up_to(room, seq).is_some());
+        }
+        if self.rooms.with_untracked(Rooms::selected_id) != Some(room) {
+            return;
+        }
+        if self.readers.try_update(|readers| seen::read(readers, user, seq)) == Some(false) {
+            self.load_readers(room);
+        }
+    }
+
     pub fn someone_typing(&self, room: RoomId, user: &Author) {
         if self.shown.get_value() != Some(room) {
             return;
@@ -588,6 +630,7 @@ impl Chat {
         self.timeline.set(Timeline::default());
         self.shown.set_value(None);
         self.parked.set_value(Vec::new());
+        self.readers.set(Vec::new());
         self.typing.set(Typing::default());
         self.typing_sent.set_value(None);
         self.phase.set(Phase::Loading);

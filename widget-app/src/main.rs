@@ -11,6 +11,7 @@ mod cooldown;
 mod error_text;
 mod mount;
 mod rooms;
+mod seen;
 mod session;
 mod socket;
 mod time_label;

@@ -341,8 +341,9 @@ fn apply(link: &Link, frame: ServerFrame, in_flight: &mut HashSet<ClientMessageI
         ServerFrame::Updated(view) => chat.received(view, true),
         ServerFrame::Removed { room } => chat.lost_room(room),
         ServerFrame::Typing { room, user } => chat.someone_typing(room, &user),
-        // Nothing in the widget shows who has seen what, or who is online, yet.
-        ServerFrame::Ready { .. } | ServerFrame::Presence { .. } | ServerFrame::Read { .. } => {}
+        ServerFrame::Read { room, user, seq } => chat.someone_read(room, user, seq),
+        // Nothing in the widget shows who is online yet.
+        ServerFrame::Ready { .. } | ServerFrame::Presence { .. } => {}
         ServerFrame::Ack { client_id, id, seq } => {
             in_flight.remove(&client_id);
             chat.acknowledged(client_id, id, seq);

@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 
 use super::composer::tidy;
 use crate::chat::Chat;
+use crate::seen;
 use crate::time_label;
 use crate::timeline::{Row, RowStatus, Timeline};
 
@@ -17,6 +18,10 @@ use crate::timeline::{Row, RowStatus, Timeline};
 pub fn MessageList(chat: Chat) -> impl IntoView {
     let scroller = NodeRef::<html::Div>::new();
     let rows = Memo::new(move |_| chat.rows());
+    let seen = Memo::new(move |_| {
+        let me = chat.session.user()?.id;
+        rows.with(|rows| chat.readers.with(|readers| seen::line(rows, readers, me)))
+    });
     // Whether the person is reading the newest messages; if they scrolled up to read older
     // ones, someone else's new message must not yank them away.
     let at_bottom = StoredValue::new(true);
@@ -82,13 +87,18 @@ pub fn MessageList(chat: Chat) -> impl IntoView {
                 <p class="empty">"No messages yet. Say hello!"</p>
             </Show>
             <ol class="messages" data-testid="message-list" role="log" aria-live="polite" aria-label="Messages">
-                <For each=move || rows.get() key=|row| row.key.clone() children=move |row| message_item(chat, scroller, row)/>
+                <For each=move || rows.get() key=|row| row.key.clone() children=move |row| message_item(chat, scroller, seen, row)/>
             </ol>
         </div>
     }
 }
 
-fn message_item(chat: Chat, scroller: NodeRef<html::Div>, row: Row) -> impl IntoView {
+fn message_item(
+    chat: Chat,
+    scroller: NodeRef<html::Div>,
+    seen: Memo<Option<(u64, String)>>,
+    row: Row,
+) -> impl IntoView {
     let Row { seq, id, client_id, author, body, sent_at, mine, edited, deleted, status, .. } = row;
     let pending = status == RowStatus::Pending;
     // Only what the server stored can be changed, and only by its author.
@@ -102,6 +112,16 @@ fn message_item(chat: Chat, scroller: NodeRef<html::Div>, row: Row) -> impl Into
     let change = RwSignal::new(Change::None);
     // The buttons are described by the text they act on, for a screen reader tabbing through.
     let body_id = changeable.map(|(_, seq)| format!("palisade-message-{seq}"));
+    // The row is keyed by its content, not by who has read it: the line follows on its own.
+    let seen_line = changeable.map(|(_, seq)| {
+        move || {
+            seen.with(|line| {
+                line.as_ref()
+                    .filter(|(at, _)| *at == seq)
+                    .map(|(_, text)| safe_view! { <p class="seen" data-testid="seen">{text.clone()}</p> })
+            })
+        }
+    });
     safe_view! {
         <li
             class="message"
@@ -127,6 +147,7 @@ fn message_item(chat: Chat, scroller: NodeRef<html::Div>, row: Row) -> impl Into
             {pending.then(|| safe_view! { <span class="delivery">"Sending…"</span> })}
             {failure.zip(client_id).map(|(reason, client_id)| failed_actions(chat, client_id, reason))}
             {changeable.map(|(id, seq)| Own { chat, scroller, id, seq, body, body_id, change }.view())}
+            {seen_line}
         </li>
     }
 }
