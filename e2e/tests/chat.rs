@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_no_csp_violations, open_widget, register};
+use common::{alice_and_bob, assert_no_csp_violations};
 use palisade_e2e::{Driver, Stack, testid};
 use serde_json::json;
 
@@ -20,13 +20,7 @@ fn message_with_body(text: &str) -> String {
 async fn a_message_from_one_widget_appears_live_in_another() {
     let stack = Stack::start().await.unwrap();
     let driver = Driver::start().unwrap();
-    let alice = driver.browser("alice").await.unwrap();
-    let bob = driver.browser("bob").await.unwrap();
-
-    open_widget(&alice, Some(&stack.host_page_url)).await;
-    open_widget(&bob, Some(&stack.host_page_url)).await;
-    register(&stack, &alice, "alice@example.org", "Alice").await;
-    register(&stack, &bob, "bob@example.org", "Bob").await;
+    let (alice, bob) = alice_and_bob(&stack, &driver).await;
 
     // Markup in a message must arrive as text, never as elements.
     let text = "Hello Bob, <b>this is not bold</b> <img src=x onerror=alert(1)>";

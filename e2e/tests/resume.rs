@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_no_csp_violations, connected, open_widget, register};
+use common::{alice_and_bob, assert_no_csp_violations, connected};
 use palisade_e2e::{Browser, Driver, Stack, testid};
 use serde_json::{Value, json};
 
@@ -58,13 +58,7 @@ async fn assert_exactly(browser: &Browser, who: &str, expected: &[&str]) {
 async fn after_a_network_cut_both_widgets_resume_and_nothing_is_lost_or_doubled() {
     let stack = Stack::start().await.unwrap();
     let driver = Driver::start().unwrap();
-    let alice = driver.browser("alice").await.unwrap();
-    let bob = driver.browser("bob").await.unwrap();
-
-    open_widget(&alice, Some(&stack.host_page_url)).await;
-    open_widget(&bob, Some(&stack.host_page_url)).await;
-    register(&stack, &alice, "alice@example.org", "Alice").await;
-    register(&stack, &bob, "bob@example.org", "Bob").await;
+    let (alice, bob) = alice_and_bob(&stack, &driver).await;
 
     // A conversation both ways first, each message waited for on both sides so the order is
     // the one written here.

@@ -93,3 +93,14 @@ pub async fn assert_no_csp_violations(browser: &Browser) {
         .unwrap();
     assert_eq!(violations, "0", "CSP violations on the host page");
 }
+
+/// Alice and Bob, each in their own browser, signed up on the demo host page with the panel open.
+pub async fn alice_and_bob(stack: &Stack, driver: &palisade_e2e::Driver) -> (Browser, Browser) {
+    let alice = driver.browser("alice").await.unwrap();
+    let bob = driver.browser("bob").await.unwrap();
+    open_widget(&alice, Some(&stack.host_page_url)).await;
+    open_widget(&bob, Some(&stack.host_page_url)).await;
+    register(stack, &alice, "alice@example.org", "Alice").await;
+    register(stack, &bob, "bob@example.org", "Bob").await;
+    (alice, bob)
+}
