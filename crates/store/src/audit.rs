@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::connection::write_transaction;
 use crate::schema::audit_events;
 use crate::{DbConnection, StoreError, ids};
 
@@ -42,7 +43,7 @@ fn from_row(row: Row) -> Result<AuditRecord, StoreError> {
 
 /// Appends events in one transaction: a batch lands whole or not at all.
 pub fn append(conn: &mut DbConnection, records: &[AuditRecord]) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         for r in records {
             diesel::insert_into(audit_events::table)
                 .values((

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
@@ -44,6 +44,37 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
 PRAGMA busy_timeout = 5000;
 PRAGMA foreign_keys = ON;";
+
+/// Runs `work` in a transaction meant to write. Every store transaction goes through here.
+///
+/// SQLite's default (deferred) transaction reads from a snapshot and asks for the write lock
+/// only at its first write. If another connection committed in between, that upgrade fails at
+/// once with "database is locked": the busy timeout cannot help, because the snapshot is stale.
+/// `BEGIN IMMEDIATE` takes the write lock up front, so contention waits instead of failing.
+/// PostgreSQL and nested calls (savepoints) take diesel's usual path.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(sqlite) = conn else { return conn.transaction(work) };
+    if AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?.is_some() {
+        return conn.transaction(work);
+    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    match work(conn) {
+        Ok(value) => {
+            DbConnection::commit_transaction(conn)?;
+            Ok(value)
+        }
+        // As diesel's own `transaction` does: the caller's error wins unless the rollback
+        // itself failed in a way that leaves the connection unusable.
+        Err(error) => match DbConnection::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
 
 fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://").unwrap_or(url)
@@ -116,7 +147,11 @@ pub fn open_pool(url: &str, max_size: u32) -> Result<(Backend, Pool), StoreError
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc;
+    use std::thread;
+
     use super::*;
+    use crate::test_support::TestDatabase;
 
     #[test]
     fn backend_is_chosen_by_scheme_only() {
@@ -125,5 +160,41 @@ mod tests {
         assert_eq!(Backend::of_url("data/palisade.db"), Backend::Sqlite);
         assert_eq!(Backend::of_url("sqlite:///tmp/x.db"), Backend::Sqlite);
         assert_eq!(sqlite_path("sqlite:///tmp/x.db"), "/tmp/x.db");
+    }
+
+    #[test]
+    fn a_transaction_that_reads_then_writes_survives_a_writer_committing_in_between() {
+        let db = TestDatabase::create();
+        let (_, pool) = open_pool(db.url(), 2).unwrap();
+        let (mut first, mut second) = (pool.get().unwrap(), pool.get().unwrap());
+        diesel::sql_query("CREATE TABLE counter (n INTEGER NOT NULL)").execute(&mut first).unwrap();
+        diesel::sql_query("INSERT INTO counter (n) VALUES (0)").execute(&mut first).unwrap();
+
+        let (has_read, read_seen) = mpsc::channel();
+        let (other_finished, other_done) = mpsc::channel();
+        let other_writer = thread::spawn(move || {
+            read_seen.recv().unwrap();
+            let written = diesel::sql_query("UPDATE counter SET n = n + 10").execute(&mut second);
+            other_finished.send(()).unwrap();
+            written
+        });
+        let ours: Result<usize, diesel::result::Error> = write_transaction(&mut first, |conn| {
+            diesel::sql_query("SELECT n FROM counter").execute(conn)?;
+            has_read.send(()).unwrap();
+            // Let the other writer commit between our read and our write if it can, as a
+            // busy server lets it.
+            let _ = other_done.recv_timeout(Duration::from_millis(300));
+            diesel::sql_query("UPDATE counter SET n = n + 1").execute(conn)
+        });
+
+        assert_eq!(ours.unwrap(), 1, "our write goes through");
+        assert_eq!(other_writer.join().unwrap().unwrap(), 1, "so does theirs, after ours");
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            n: i32,
+        }
+        let count: Count = diesel::sql_query("SELECT n FROM counter").get_result(&mut first).unwrap();
+        assert_eq!(count.n, 11);
     }
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use palisade_protocol::{ClientMessageId, MessageId, RoomId, UserId};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::connection::write_transaction;
 use crate::messages::{self, Appended, NewMessage};
 use crate::{Sealed, Store, StoreError};
 
@@ -105,6 +106,5 @@ fn commit(
     conn: &mut crate::DbConnection,
     queued: &[QueuedMessage],
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-    use diesel::Connection;
-    conn.transaction(|conn| Ok(queued.iter().map(|message| messages::append(conn, &message.as_new())).collect()))
+    write_transaction(conn, |conn| Ok(queued.iter().map(|message| messages::append(conn, &message.as_new())).collect()))
 }

@@ -5,6 +5,7 @@
 
 use diesel::prelude::*;
 
+use crate::connection::write_transaction;
 use crate::schema::login_throttle;
 use crate::{DbConnection, StoreError, ids};
 
@@ -46,7 +47,7 @@ pub fn record_failure(
     policy: impl Fn(&Counts) -> i64,
 ) -> Result<(Counts, i64), StoreError> {
     let site = ids::to_text(key.site);
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let this = || {
             login_throttle::table
                 .filter(login_throttle::site_id.eq(site.clone()))
@@ -63,7 +64,7 @@ pub fn record_failure(
             .execute(conn)?;
         if bumped == 0 {
             // In a savepoint: on PostgreSQL a failed statement would otherwise doom the transaction.
-            let inserted = conn.transaction(|conn| {
+            let inserted = write_transaction(conn, |conn| {
                 diesel::insert_into(login_throttle::table)
                     .values((
                         login_throttle::site_id.eq(&site),

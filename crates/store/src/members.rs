@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use palisade_protocol::roles::Role;
 use palisade_protocol::{RoomId, UserId};
 
+use crate::connection::write_transaction;
 use crate::schema::{room_members, rooms, users};
 use crate::{DbConnection, StoreError, ids, now_millis};
 
@@ -46,7 +47,7 @@ pub fn membership(conn: &mut DbConnection, room: &RoomId, user: &UserId) -> Resu
 pub fn add(conn: &mut DbConnection, room: &RoomId, user: &UserId, read_seq: u64) -> Result<bool, StoreError> {
     let (room, user) = row(room, user);
     // In a savepoint: on PostgreSQL a failed statement would otherwise doom the transaction.
-    let inserted = conn.transaction(|conn| {
+    let inserted = write_transaction(conn, |conn| {
         diesel::insert_into(room_members::table)
             .values((
                 room_members::room_id.eq(&room),
@@ -88,7 +89,7 @@ pub fn remove(conn: &mut DbConnection, room: &RoomId, user: &UserId) -> Result<b
 
 /// Bans `user` from the room, whether or not they are in it.
 pub fn ban(conn: &mut DbConnection, room: &RoomId, user: &UserId) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         add(conn, room, user, 0)?;
         let (room, user) = row(room, user);
         diesel::update(room_members::table.find((room, user))).set(room_members::banned.eq(true)).execute(conn)?;

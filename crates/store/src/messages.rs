@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use palisade_protocol::{ClientMessageId, MessageId, RoomId, Timestamp, UserId};
 use uuid::Uuid;
 
+use crate::connection::write_transaction;
 use crate::schema::{message_edits, messages, rooms, users};
 use crate::{DbConnection, Sealed, StoreError, ids, now_millis};
 
@@ -125,7 +126,7 @@ pub struct NewMessage<'a> {
 pub fn append(conn: &mut DbConnection, new: &NewMessage<'_>) -> Result<Appended, StoreError> {
     let (room, author, client_id) = (&new.room, &new.author, &new.client_id);
     let room_text = ids::to_text(&room.0);
-    let attempt = conn.transaction(|conn| {
+    let attempt = write_transaction(conn, |conn| {
         // The counter bump comes first: on SQLite it takes the write lock before any read (no
         // lock upgrade to deadlock on), on PostgreSQL it row-locks the room for the insert.
         let bumped = diesel::update(rooms::table.find(&room_text))
@@ -256,7 +257,7 @@ pub fn bodies_not_under(
 /// Swaps in re-sealed bodies `(id, key it was read under, new value)` in one transaction (one
 /// commit for the batch, not one per row). Returns how many were replaced.
 pub fn replace_bodies(conn: &mut DbConnection, batch: &[(MessageId, u32, Sealed)]) -> Result<usize, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         batch
             .iter()
             .try_fold(0, |done, (id, old_key, new)| Ok(done + usize::from(replace_body(conn, id, *old_key, new)?)))
@@ -302,7 +303,7 @@ pub fn edit(conn: &mut DbConnection, edit: &Edit<'_>) -> Result<Option<StoredMes
     let message = edit.message;
     let id_text = ids::to_text(&message.id.0);
     let now = now_millis();
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         // The conditional update comes first, so on SQLite the transaction writes before it
         // reads anything (no lock upgrade to fail on) and two edits cannot both win.
         let key_id = ids::key_id_to_db(edit.body.key_id)?;
@@ -337,7 +338,7 @@ pub fn delete(
     by: &UserId,
 ) -> Result<Option<StoredMessage>, StoreError> {
     let id_text = ids::to_text(&message.id.0);
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let deleted = diesel::update(messages::table.find(&id_text).filter(messages::deleted_at.is_null()))
             .set((
                 messages::body_sealed.eq(Vec::<u8>::new()),
@@ -421,7 +422,7 @@ pub fn versions_not_under(
 /// Swaps in re-sealed versions `(id, key it was read under, new value)` in one transaction;
 /// returns how many were replaced (see [`replace_body`] for why the old key is checked).
 pub fn replace_versions(conn: &mut DbConnection, batch: &[(Uuid, u32, Sealed)]) -> Result<usize, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         batch.iter().try_fold(0, |done, (id, old_key, new)| {
             let updated = diesel::update(
                 message_edits::table

@@ -5,6 +5,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use palisade_protocol::UserId;
 
+use crate::connection::write_transaction;
 use crate::schema::{mfa_challenges, mfa_totp, recovery_codes};
 use crate::{DbConnection, Sealed, StoreError, ids, now_millis};
 
@@ -24,7 +25,7 @@ fn user_text(user: &UserId) -> String {
 /// [`StoreError::Conflict`]) while a confirmed authenticator exists: that one must be
 /// disabled first, with re-authentication.
 pub fn put_pending_totp(conn: &mut DbConnection, user: &UserId, secret: &Sealed) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         diesel::delete(mfa_totp::table.find(user_text(user)).filter(mfa_totp::enabled.eq(false))).execute(conn)?;
         let inserted = diesel::insert_into(mfa_totp::table)
             .values((
@@ -68,7 +69,7 @@ pub fn enable_totp(
     step: i64,
     code_hashes: &[String],
 ) -> Result<bool, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let confirmed = diesel::update(mfa_totp::table.find(user_text(user)).filter(mfa_totp::enabled.eq(false)))
             .set((mfa_totp::enabled.eq(true), mfa_totp::last_step.eq(step)))
             .execute(conn)?;
@@ -93,7 +94,7 @@ pub fn claim_step(conn: &mut DbConnection, user: &UserId, step: i64) -> Result<b
 
 /// Removes the authenticator and the recovery codes.
 pub fn disable(conn: &mut DbConnection, user: &UserId) -> Result<bool, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let removed = diesel::delete(mfa_totp::table.find(user_text(user))).execute(conn)?;
         diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_text(user)))).execute(conn)?;
         Ok(removed > 0)
@@ -101,7 +102,7 @@ pub fn disable(conn: &mut DbConnection, user: &UserId) -> Result<bool, StoreErro
 }
 
 pub fn replace_recovery_codes(conn: &mut DbConnection, user: &UserId, hashes: &[String]) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_text(user)))).execute(conn)?;
         for hash in hashes {
             diesel::insert_into(recovery_codes::table)
@@ -154,7 +155,7 @@ pub fn attempt_challenge(
     now: i64,
     max_attempts: i32,
 ) -> Result<Option<UserId>, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let counted = diesel::update(
             mfa_challenges::table
                 .find(ticket_hash)
@@ -216,7 +217,7 @@ pub fn secrets_not_under(
 /// Swaps in re-sealed secrets `(user, key it was read under, new value)` in one transaction;
 /// a secret replaced meanwhile (re-enrolment) is left alone. Returns how many were replaced.
 pub fn replace_secrets(conn: &mut DbConnection, batch: &[(UserId, u32, Sealed)]) -> Result<usize, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let mut replaced = 0;
         for (user, old_key, new) in batch {
             replaced += diesel::update(

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use palisade_protocol::UserId;
 
+use crate::connection::write_transaction;
 use crate::schema::password_resets;
 use crate::{DbConnection, StoreError, ids};
 
@@ -27,7 +28,7 @@ pub fn redeem(
     new_password_hash: &str,
     now: i64,
 ) -> Result<Option<UserId>, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let claimed = diesel::update(
             password_resets::table
                 .find(token_hash)

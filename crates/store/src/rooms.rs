@@ -5,6 +5,7 @@ use palisade_protocol::rooms::RoomKind;
 use palisade_protocol::{RoomId, UserId};
 use uuid::Uuid;
 
+use crate::connection::write_transaction;
 use crate::members::{self, Membership};
 use crate::schema::{room_members, rooms, users};
 use crate::{DbConnection, StoreError, ids, now_millis};
@@ -108,7 +109,7 @@ pub fn create(
         return Err(StoreError::Conflict("direct rooms are started with find_or_create_direct".into()));
     }
     let created_by = (kind == RoomKind::Support).then_some(creator);
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let room = insert(conn, site_id, kind, name, created_by, None, false)?;
         members::add(conn, &room.id, creator, 0)?;
         Ok(room)
@@ -138,7 +139,7 @@ pub fn find_or_create_direct(
     if let Some(room) = find(conn)? {
         return Ok((room, false));
     }
-    let created = conn.transaction(|conn| {
+    let created = write_transaction(conn, |conn| {
         let room = insert(conn, site_id, RoomKind::Direct, "", None, Some(&key), false)?;
         members::add(conn, &room.id, low, 0)?;
         members::add(conn, &room.id, high, 0)?;

@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 use palisade_protocol::{SessionId, UserId};
 
+use crate::connection::write_transaction;
 use crate::schema::{refresh_tokens, sessions, users};
 use crate::{DbConnection, StoreError, ids};
 
@@ -36,7 +37,7 @@ pub struct NewSession<'a> {
 }
 
 pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         diesel::insert_into(sessions::table)
             .values((
                 sessions::id.eq(ids::to_text(&new.id.0)),
@@ -147,7 +148,7 @@ pub fn rotate(
     now: i64,
     lifetimes: Lifetimes,
 ) -> Result<Rotation, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let claimed = diesel::update(refresh_tokens::table.find(presented))
             .filter(refresh_tokens::used_at.is_null())
             .set(refresh_tokens::used_at.eq(now))
@@ -296,7 +297,7 @@ pub fn revoke_all(
 /// Deletes sessions (and their tokens) that ended or expired before `before`: kept until then
 /// so that late reuse of their tokens is still recognised.
 pub fn prune(conn: &mut DbConnection, before: i64) -> Result<usize, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let dead = || {
             sessions::table
                 .filter(sessions::expires_at.lt(before).or(sessions::revoked_at.lt(before)))

@@ -6,6 +6,7 @@ use palisade_protocol::UserId;
 use palisade_protocol::sites::SignUpMode;
 use uuid::Uuid;
 
+use crate::connection::write_transaction;
 use crate::schema::{sign_ups, sites};
 use crate::users::{self, NewUser, User};
 use crate::{DbConnection, Sealed, StoreError, ids};
@@ -91,7 +92,7 @@ pub fn complete(
     new: &NewUser<'_>,
     now: i64,
 ) -> Result<Option<User>, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let claimed = diesel::delete(
             sign_ups::table
                 .find(token_hash)
@@ -114,7 +115,7 @@ pub fn complete(
         )
         .execute(conn)?;
         // In a savepoint: on PostgreSQL a failed statement would otherwise doom the transaction.
-        match conn.transaction(|conn| users::create(conn, new)) {
+        match write_transaction(conn, |conn| users::create(conn, new)) {
             Ok(user) => Ok(Some(user)),
             Err(StoreError::EmailTaken) => Ok(None),
             Err(other) => Err(other),

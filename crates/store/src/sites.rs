@@ -6,6 +6,7 @@ use palisade_protocol::roles::Role;
 use palisade_protocol::sites::SignUpMode;
 use uuid::Uuid;
 
+use crate::connection::write_transaction;
 use crate::schema::{messages, rooms as room_table, site_origins, sites, users};
 use crate::{DbConnection, StoreError, ids, now_millis, rooms};
 
@@ -89,7 +90,7 @@ pub fn create(
     name: &str,
     origins: &[String],
 ) -> Result<Site, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let id = ids::new_id();
         let id_text = ids::to_text(&id);
         let inserted = diesel::insert_into(sites::table)
@@ -129,7 +130,7 @@ pub fn update(conn: &mut DbConnection, public_id: &SitePublicId, changes: &SiteC
     // that reads first and writes later fails at once ("database is locked") when another
     // connection wrote in between, where one that writes first waits its turn.
     let id_text = find_required(conn, public_id).map(|site| ids::to_text(&site.id))?;
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let row = sites::table.find(&id_text);
         if let Some(name) = &changes.name {
             diesel::update(row).set(sites::name.eq(name)).execute(conn)?;
@@ -164,7 +165,7 @@ pub struct Removed {
 /// messages, accounts with their sessions and second factors, pending sign-ups and resets.
 /// The audit trail has no foreign keys and keeps its rows.
 pub fn remove(conn: &mut DbConnection, public_id: &SitePublicId) -> Result<Removed, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let id = find_required(conn, public_id)?.id;
         let id_text = ids::to_text(&id);
         let site_rooms = room_table::table.filter(room_table::site_id.eq(&id_text)).select(room_table::id);

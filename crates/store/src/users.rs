@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use palisade_protocol::UserId;
 use uuid::Uuid;
 
+use crate::connection::write_transaction;
 use crate::schema::users;
 use crate::{DbConnection, Sealed, StoreError, ids, now_millis};
 
@@ -46,7 +47,7 @@ pub struct NewUser<'a> {
 
 /// Creates the account, in the site's default channel from the start.
 pub fn create(conn: &mut DbConnection, new: &NewUser<'_>) -> Result<User, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let inserted = diesel::insert_into(users::table)
             .values((
                 users::id.eq(ids::to_text(&new.id.0)),
@@ -126,7 +127,7 @@ pub fn set_disabled(
     disabled: bool,
     now: i64,
 ) -> Result<Option<UserId>, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let Some(credentials) = find_credentials(conn, site_id, email_index)? else { return Ok(None) };
         let user = credentials.user.id;
         diesel::update(users::table.find(ids::to_text(&user.0)))
@@ -148,7 +149,7 @@ pub fn change_password(
     keep: &palisade_protocol::SessionId,
     now: i64,
 ) -> Result<usize, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         set_password_hash(conn, user, password_hash)?;
         crate::sessions::revoke_all(conn, user, Some(keep), now, "password_change")
     })
@@ -213,7 +214,7 @@ pub fn emails_not_under(
 /// Swaps in re-sealed emails `(user, key it was read under, new value)` in one transaction.
 /// Returns how many were replaced.
 pub fn replace_emails(conn: &mut DbConnection, batch: &[(UserId, u32, Sealed)]) -> Result<usize, StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         batch
             .iter()
             .try_fold(0, |done, (user, old_key, new)| Ok(done + usize::from(replace_email(conn, user, *old_key, new)?)))

@@ -3,6 +3,7 @@
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
+use crate::connection::write_transaction;
 use crate::schema::{message_edits, messages, mfa_totp, sign_ups, users, vault_keys};
 use crate::{DbConnection, StoreError, ids, now_millis};
 
@@ -53,7 +54,7 @@ pub fn set_state(conn: &mut DbConnection, id: u32, state: &str) -> Result<(), St
 /// Stores a new active key and demotes the previous one, atomically: there is never a moment
 /// with two active keys or none.
 pub fn rotate(conn: &mut DbConnection, new: &StoredKey, demoted: u32, demoted_state: &str) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         set_state(conn, demoted, demoted_state)?;
         insert(conn, new)
     })
@@ -61,7 +62,7 @@ pub fn rotate(conn: &mut DbConnection, new: &StoredKey, demoted: u32, demoted_st
 
 /// Replaces the wrapped bytes of every key (after wrapping them under a new KEK), atomically.
 pub fn replace_wrapped(conn: &mut DbConnection, keys: &[StoredKey]) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         for key in keys {
             let updated = diesel::update(vault_keys::table.find(ids::key_id_to_db(key.id)?))
                 .set(vault_keys::wrapped.eq(&key.wrapped))
