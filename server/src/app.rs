@@ -22,6 +22,7 @@ use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::origins::OriginSet;
 use crate::rate_limit::{IpLimiter, KeyedLimiter};
+use crate::refusal_watch::{Refusal, RefusalWatch};
 use crate::sealing::{KeySetupError, Sealer};
 use crate::shutdown::{Shutdown, Stopper};
 use crate::socket_cap::SocketCap;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub auth_limiter: IpLimiter,
     pub connect_limiter: IpLimiter,
     pub socket_cap: Arc<SocketCap>,
+    /// Counts refused Origins per network and flags a probe.
+    pub refusals: Arc<RefusalWatch>,
     pub send_limiter: KeyedLimiter<palisade_protocol::UserId>,
     pub api_limiter: KeyedLimiter<palisade_protocol::UserId>,
     /// Each WebSocket's own allowance of frames.
@@ -187,6 +190,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
     let socket_cap = Arc::new(SocketCap::new(config.ws_sockets_per_address, Arc::clone(&metrics)));
     let api_limiter = KeyedLimiter::new("api", config.api_requests_per_minute, config.api_burst, Arc::clone(&metrics));
     let mailer = Mailer::new(config)?;
+    let refusals = Arc::new(RefusalWatch::new(audit.clone(), Arc::clone(&metrics)));
     Ok(AppState {
         appender: Appender::spawn(store.clone(), MESSAGE_BATCH),
         store,
@@ -201,6 +205,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         auth_limiter,
         connect_limiter,
         socket_cap,
+        refusals,
         send_limiter,
         api_limiter,
         ws_frame_quota: governor::Quota::per_minute(config.ws_frames_per_minute).allow_burst(config.ws_frame_burst),
@@ -210,12 +215,22 @@ fn state(config: &Config) -> Result<AppState, StartError> {
     })
 }
 
-fn cors(origins: OriginSet) -> Cors {
+fn cors(state: &AppState) -> Cors {
     // Only origins some site allows, each echoed exactly (never `*`), with `Vary: Origin`.
     // Credentials are allowed because the refresh cookie must reach /auth/refresh and
     // /auth/logout; those also demand the CSRF header, which only an approved preflight permits.
+    let (origins, refusals, trusted) =
+        (state.origins.clone(), Arc::clone(&state.refusals), state.trusted_proxies.clone());
     Cors::default()
-        .allowed_origin_fn(move |origin, _req| origins.contains(origin.as_bytes()))
+        .allowed_origin_fn(move |origin, head| {
+            let allowed = origins.contains(origin.as_bytes());
+            if !allowed {
+                let ip = crate::client_ip::of_parts(head.peer_addr, &head.headers, &trusted);
+                let client = crate::audit::Client::of_parts(ip, &head.headers);
+                refusals.refused(Refusal::Cors, ip, client, None, origin.to_str().unwrap_or("(not text)"));
+            }
+            allowed
+        })
         .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allowed_headers([
             header::AUTHORIZATION,
@@ -330,7 +345,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
             .split_for_parts();
         app.service(routes::widget::service(widget_dir.clone()))
             .default_service(web::to(routes::not_found))
-            .wrap(cors(state.origins.clone()))
+            .wrap(cors(&state))
             .wrap(actix_web::middleware::from_fn(security_headers::add))
             .wrap(actix_web::middleware::from_fn(metrics::observe))
     };

@@ -61,14 +61,19 @@ pub fn truncate_ip(ip: IpAddr) -> String {
 
 impl Client {
     pub fn of(req: &HttpRequest) -> Self {
-        let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| {
+        Self::of_parts(crate::client_ip::of(req), req.headers())
+    }
+
+    /// [`Client::of`] for code that holds only the request head.
+    pub fn of_parts(ip: Option<IpAddr>, headers: &header::HeaderMap) -> Self {
+        let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| {
             let mut ua = ua.to_owned();
             if let Some((cut, _)) = ua.char_indices().nth(USER_AGENT_MAX) {
                 ua.truncate(cut);
             }
             ua
         });
-        Self { ip: crate::client_ip::of(req).map(truncate_ip), user_agent }
+        Self { ip: ip.map(truncate_ip), user_agent }
     }
 }
 

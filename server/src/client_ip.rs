@@ -3,8 +3,9 @@
 //! throttle, the audit trail) asks here, so a spoofed `X-Forwarded-For` from anyone else is
 //! ignored everywhere alike.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
+use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, web};
 use ipnet::IpNet;
 
@@ -24,13 +25,17 @@ pub fn resolve(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpAdd
 
 /// The client address of a request, if it has a peer at all.
 pub fn of(req: &HttpRequest) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip();
     let trusted = req.app_data::<web::Data<AppState>>().map(|state| state.trusted_proxies.as_slice()).unwrap_or(&[]);
+    of_parts(req.peer_addr(), req.headers(), trusted)
+}
+
+/// [`of`] for code that holds only the request head (middleware such as CORS).
+pub fn of_parts(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = peer?.ip();
     if trusted.is_empty() {
         return Some(peer);
     }
-    let forwarded: Vec<&str> =
-        req.headers().get_all("x-forwarded-for").filter_map(|value| value.to_str().ok()).collect();
+    let forwarded: Vec<&str> = headers.get_all("x-forwarded-for").filter_map(|value| value.to_str().ok()).collect();
     Some(resolve(peer, &forwarded, trusted))
 }
 

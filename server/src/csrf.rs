@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::audit::{AuditEvent, Client, Outcome};
 use crate::error::ApiError;
 use crate::origins;
+use crate::refusal_watch::Refusal;
 
 /// Lets the request through only from an allowed origin with the custom header.
 pub fn require(state: &AppState, req: &HttpRequest, site: &palisade_store::sites::Site) -> Result<(), ApiError> {
@@ -24,10 +25,18 @@ pub fn require(state: &AppState, req: &HttpRequest, site: &palisade_store::sites
     if origin_ok && header_ok {
         return Ok(());
     }
+    let client = Client::of(req);
+    state.refusals.refused(
+        Refusal::Csrf,
+        crate::client_ip::of(req),
+        client.clone(),
+        Some(site.id),
+        origin.unwrap_or(""),
+    );
     state.audit.record(
         AuditEvent::new("malicious_csrf", Outcome::Failure)
             .with_site(site.id)
-            .with_client(Client::of(req))
+            .with_client(client)
             .with_detail("origin", origin.unwrap_or("(none)").chars().take(200).collect::<String>())
             .with_detail("csrf_header", header_ok),
     );

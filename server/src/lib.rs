@@ -17,6 +17,7 @@ mod openapi;
 mod origins;
 mod private_files;
 mod rate_limit;
+mod refusal_watch;
 mod routes;
 mod sealing;
 mod security_headers;

@@ -44,6 +44,11 @@ struct ClassLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabels {
+    check: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KeyLabels {
     key: u32,
 }
@@ -59,6 +64,7 @@ pub struct Metrics {
     audit_events: Family<AuditLabels, Counter>,
     audit_dropped: Counter,
     rate_limited: Family<ClassLabels, Counter>,
+    origins_refused: Family<CheckLabels, Counter>,
     sealed_values: Family<KeyLabels, Gauge>,
     reencrypt_remaining: Gauge,
     reencrypted: Counter,
@@ -91,6 +97,12 @@ impl Default for Metrics {
         );
         let rate_limited = Family::<ClassLabels, Counter>::default();
         registry.register("rate_limited", "Requests refused by a rate limit, by what it guards", rate_limited.clone());
+        let origins_refused = Family::<CheckLabels, Counter>::default();
+        registry.register(
+            "origins_refused",
+            "Requests refused for their Origin, by the check that refused them",
+            origins_refused.clone(),
+        );
         let sealed_values = Family::<KeyLabels, Gauge>::default();
         registry.register("sealed_values", "Stored values sealed under each data key", sealed_values.clone());
         let reencrypt_remaining = Gauge::default();
@@ -110,6 +122,7 @@ impl Default for Metrics {
             audit_events,
             audit_dropped,
             rate_limited,
+            origins_refused,
             sealed_values,
             reencrypt_remaining,
             reencrypted,
@@ -143,6 +156,10 @@ impl Metrics {
 
     pub fn rate_limited(&self, class: &'static str) {
         self.rate_limited.get_or_create(&ClassLabels { class }).inc();
+    }
+
+    pub fn origin_refused(&self, check: &'static str) {
+        self.origins_refused.get_or_create(&CheckLabels { check }).inc();
     }
 
     pub fn audit_dropped(&self) {

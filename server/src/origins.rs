@@ -3,11 +3,16 @@
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
-use actix_web::HttpRequest;
 use actix_web::http::header;
+use actix_web::{HttpRequest, web};
 use palisade_protocol::ErrorCode;
+use palisade_store::sites::Site;
 
+use crate::app::AppState;
+use crate::audit::Client;
+use crate::client_ip;
 use crate::error::ApiError;
+use crate::refusal_watch::Refusal;
 
 /// Checks that `origin` is a serialized origin as browsers send it: http(s), a host, an
 /// optional port, and nothing else (no path, no trailing slash, no credentials, no wildcard).
@@ -56,10 +61,14 @@ pub fn of_request(req: &HttpRequest) -> Option<&str> {
 /// Refuses a request whose `Origin` is present and not allowed for the site. Browsers always
 /// send `Origin` on cross-origin POSTs and WebSocket handshakes, so a page of another site
 /// cannot act for a visitor; clients without an `Origin` are not browsers and gain nothing.
-pub fn require_allowed(req: &HttpRequest, allowed: &[String]) -> Result<(), ApiError> {
+pub fn require_allowed(req: &HttpRequest, site: &Site) -> Result<(), ApiError> {
     match of_request(req) {
-        Some(origin) if !allowed.iter().any(|a| a == origin) => {
+        Some(origin) if !site.allowed_origins.iter().any(|a| a == origin) => {
             tracing::warn!(event = "authz_fail", origin, "request from an origin this site does not allow");
+            if let Some(state) = req.app_data::<web::Data<AppState>>() {
+                let client = Client::of(req);
+                state.refusals.refused(Refusal::SiteOrigin, client_ip::of(req), client, Some(site.id), origin);
+            }
             Err(ApiError::new(ErrorCode::OriginNotAllowed, "this page's origin may not use this site"))
         }
         _ => Ok(()),

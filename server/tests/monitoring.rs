@@ -181,3 +181,71 @@ async fn many_accounts_failing_from_one_network_is_flagged_and_only_that_network
     assert_eq!(details["emails_failed_this_hour"], 20);
     assert!(!flagged[0].details.contains("victim"), "no email on the trail");
 }
+
+/// One request from `forwarded_for` whose Origin the server refuses, through each of the three
+/// checks in turn.
+async fn refused_origin_from(app: &TestApp, forwarded_for: &str, nth: usize) {
+    let (check, response) = match nth % 3 {
+        0 => (
+            "cors",
+            app.http
+                .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/login"))
+                .header("origin", "https://probe.example")
+                .header("access-control-request-method", "POST")
+                .header("x-forwarded-for", forwarded_for)
+                .send(),
+        ),
+        1 => (
+            "csrf",
+            app.http
+                .post(app.url("/api/v1/auth/refresh"))
+                .header("origin", support::ORIGIN)
+                .header("x-forwarded-for", forwarded_for)
+                .json(&json!({"site": SITE}))
+                .send(),
+        ),
+        _ => (
+            "site origin",
+            // Allowed for the other site, so CORS lets it through to this site's own check.
+            app.http
+                .post(app.url("/api/v1/auth/login"))
+                .header("origin", support::OTHER_ORIGIN)
+                .header("x-forwarded-for", forwarded_for)
+                .json(&json!({"site": SITE, "email": "ada@example.org", "password": PASSWORD}))
+                .send(),
+        ),
+    };
+    let status = response.await.unwrap().status().as_u16();
+    assert!(matches!(status, 400 | 403), "the {check} check refuses it, got {status}");
+}
+
+#[tokio::test]
+async fn repeated_origin_refusals_from_one_network_are_flagged_once() {
+    let app = TestApp::spawn_configured(|config| config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await;
+    app.token("ada@example.org", "Ada").await;
+    let prober = "203.0.113.9";
+    for nth in 0..19 {
+        refused_origin_from(&app, prober, nth).await;
+    }
+    for nth in 0..5 {
+        refused_origin_from(&app, "198.51.100.4", nth).await;
+    }
+    assert!(app.audit_events("malicious_cors").await.is_empty(), "19 refusals are not a probe yet");
+
+    for nth in 19..30 {
+        refused_origin_from(&app, prober, nth).await;
+    }
+    let flagged = app.audit_events("malicious_cors").await;
+    assert_eq!(app.audit_events_at_least("malicious_cors", 2).await.len(), 1, "flagged once per window");
+    assert_eq!(flagged[0].ip.as_deref(), Some("203.0.113.0"), "the prober's network, not the other one");
+    let details: serde_json::Value = serde_json::from_str(&flagged[0].details).unwrap();
+    assert_eq!(details["refusals"], 20);
+    assert_eq!(details["last_check"], "csrf", "the twentieth went through the CSRF check");
+
+    let metrics = metrics_until(&app, "refusals by check", |m| m.contains("palisade_origins_refused_total")).await;
+    // Every refusal is counted, from both networks: 30 from the prober, 5 from the other.
+    for (check, count) in [("cors", 12), ("csrf", 12), ("site_origin", 11)] {
+        let line = format!("palisade_origins_refused_total{{check=\"{check}\"}} {count}");
+        assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    }
+}

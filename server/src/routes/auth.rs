@@ -20,7 +20,7 @@ pub(crate) async fn site_for(
     public_id: &palisade_protocol::SitePublicId,
 ) -> Result<sites::Site, ApiError> {
     let site = super::site_by_public_id(state, public_id).await?;
-    origins::require_allowed(req, &site.allowed_origins)?;
+    origins::require_allowed(req, &site)?;
     Ok(site)
 }
 

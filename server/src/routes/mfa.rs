@@ -83,7 +83,7 @@ pub async fn verify(
     state.auth_limiter.check(&req)?;
     let body = body.into_inner();
     let site = super::site_by_public_id(&state, &body.site).await?;
-    crate::origins::require_allowed(&req, &site.allowed_origins)?;
+    crate::origins::require_allowed(&req, &site)?;
     let ended = || ApiError::new(ErrorCode::Unauthenticated, "this sign-in has expired; enter your password again");
     let Some(ticket) = opaque_token::hash(&body.ticket) else { return Err(ended()) };
     let now = palisade_store::now_millis();

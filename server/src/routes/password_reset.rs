@@ -51,7 +51,7 @@ pub async fn forgot(
     state.auth_limiter.check(&req)?;
     let body = body.into_inner();
     let site = super::site_by_public_id(&state, &body.site).await?;
-    crate::origins::require_allowed(&req, &site.allowed_origins)?;
+    crate::origins::require_allowed(&req, &site)?;
     if body.email.chars().count() > EMAIL_MAX {
         return Err(LimitError::TooLong { field: "email", max: EMAIL_MAX }.into());
     }
@@ -116,7 +116,7 @@ pub async fn reset(
     state.auth_limiter.check(&req)?;
     let body = body.into_inner();
     let site = super::site_by_public_id(&state, &body.site).await?;
-    crate::origins::require_allowed(&req, &site.allowed_origins)?;
+    crate::origins::require_allowed(&req, &site)?;
     let dead =
         || ApiError::new(ErrorCode::Unauthenticated, "this reset link has expired or was used; ask for a new one");
     let token = opaque_token::hash(&body.token).ok_or_else(dead)?;

@@ -49,7 +49,7 @@ pub async fn connect(
     if origins::of_request(&req).is_none() {
         return Err(ApiError::new(ErrorCode::OriginNotAllowed, "WebSocket handshakes must carry an Origin"));
     }
-    origins::require_allowed(&req, &site.allowed_origins)?;
+    origins::require_allowed(&req, &site)?;
     // Held for as long as the connection lasts. Without a peer address (a Unix socket, a test
     // request) there is nothing to count by.
     let slot = match crate::client_ip::of(&req) {
