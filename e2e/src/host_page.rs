@@ -10,6 +10,8 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 struct Page {
     dir: PathBuf,
     chat_origin: String,
+    /// The widget loader's `sha384-…`, for the page's script tag.
+    loader_integrity: String,
     csp: String,
 }
 
@@ -38,14 +40,22 @@ async fn file(page: web::Data<Page>, name: Option<web::Path<String>>) -> HttpRes
             .insert_header((header::CONTENT_TYPE, content_type))
             .insert_header((header::CONTENT_SECURITY_POLICY, page.csp.clone()))
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            .body(text.replace("__PALISADE_SERVER__", &page.chat_origin)),
+            .body(
+                text.replace("__PALISADE_SERVER__", &page.chat_origin)
+                    .replace("__PALISADE_LOADER_INTEGRITY__", &page.loader_integrity),
+            ),
         Err(_) => HttpResponse::NotFound().finish(),
     }
 }
 
-pub fn serve(listener: TcpListener, dir: PathBuf, chat_origin: String) -> std::io::Result<actix_web::dev::Server> {
+pub fn serve(
+    listener: TcpListener,
+    dir: PathBuf,
+    chat_origin: String,
+    loader_integrity: String,
+) -> std::io::Result<actix_web::dev::Server> {
     let csp = csp(&chat_origin);
-    let page = web::Data::new(Page { dir, chat_origin, csp });
+    let page = web::Data::new(Page { dir, chat_origin, loader_integrity, csp });
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(page.clone())

@@ -75,6 +75,21 @@ fn widget_dir() -> Result<PathBuf, HarnessError> {
     Ok(dir)
 }
 
+/// The loader's hash as the release build published it, so the host page pins it as a site
+/// owner's page would.
+fn loader_integrity(widget_dir: &std::path::Path) -> Result<String, HarnessError> {
+    let path = widget_dir.join("integrity.json");
+    let unpinned = || {
+        HarnessError::Environment(format!(
+            "{} is missing or names no hash for palisade.js: build the widget with `cargo xtask test`, which pins it",
+            path.display()
+        ))
+    };
+    let text = std::fs::read_to_string(&path).map_err(|_| unpinned())?;
+    let published: serde_json::Value = serde_json::from_str(&text).map_err(|_| unpinned())?;
+    published.get("palisade.js").and_then(serde_json::Value::as_str).map(str::to_owned).ok_or_else(unpinned)
+}
+
 impl Stack {
     /// Starts the server with site `demo` allowing exactly the host page's origin.
     /// Must be called within a Tokio runtime.
@@ -86,6 +101,7 @@ impl Stack {
     /// access-token lifetime, say).
     pub async fn start_with(configure: impl FnOnce(&mut palisade_server::Config)) -> Result<Self, HarnessError> {
         let widget_dir = widget_dir()?;
+        let integrity = loader_integrity(&widget_dir)?;
         let host = std::net::TcpListener::bind("127.0.0.1:0")?;
         let host_origin = format!("http://localhost:{}", host.local_addr()?.port());
 
@@ -118,7 +134,7 @@ impl Stack {
         let relay = Relay::start(running.addr).await?;
         let chat_origin = format!("https://localhost:{}", relay.addr().port());
         tokio::spawn(running.run());
-        let page = host_page::serve(host, repo_root().join("widget-app").join("demo"), chat_origin.clone())?;
+        let page = host_page::serve(host, repo_root().join("widget-app").join("demo"), chat_origin.clone(), integrity)?;
         tokio::spawn(page);
         Ok(Self { chat_origin, host_page_url: format!("{host_origin}/"), mail, relay, _db: db, _data: data })
     }

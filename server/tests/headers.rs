@@ -47,10 +47,19 @@ async fn widget_assets_load_cross_origin_and_html_gets_a_strict_csp() {
     std::fs::write(dir.join("palisade.js"), "/* loader */").unwrap();
     std::fs::write(dir.join("index.html"), "<!doctype html><title>dev</title>").unwrap();
 
+    std::fs::write(dir.join("palisade-widget-0123456789abcdef.js"), "/* glue */").unwrap();
+
     let asset = app.http.get(app.url("/widget/palisade.js")).send().await.unwrap();
     assert_eq!(asset.status(), 200);
     assert_everywhere(&asset);
     assert_eq!(header(&asset, "cross-origin-resource-policy"), "cross-origin", "host pages of other sites load it");
+    assert_eq!(header(&asset, "cache-control"), "no-cache", "the loader keeps its name, so it is revalidated");
+    let hashed = app.http.get(app.url("/widget/palisade-widget-0123456789abcdef.js")).send().await.unwrap();
+    assert_eq!(hashed.status(), 200);
+    assert_eq!(header(&hashed, "cache-control"), "public, max-age=31536000, immutable", "its name changes with it");
+    let missing = app.http.get(app.url("/widget/palisade-widget-fedcba9876543210.js")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(header(&missing, "cache-control"), "no-cache", "a miss is not cached for a year");
 
     let page = app.http.get(app.url("/widget/index.html")).send().await.unwrap();
     assert_everywhere(&page);

@@ -14,7 +14,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::cmd::Cmd;
-use crate::{demo_mail, host_page, paths, setup, widget_build};
+use crate::{demo_mail, host_page, paths, setup, widget_build, widget_pin};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
@@ -147,7 +147,8 @@ pub fn run(options: Options) -> Result<()> {
         bail!("something already listens on port {} (another demo?); stop it or pass --port", options.port);
     }
     let listeners = bind_host_page(options.demo_port)?;
-    let site = host_page::Site::new(&paths::root().join(paths::DEMO_DIR), &chat_origin)?;
+    let loader_integrity = widget_pin::loader_integrity(&dist)?;
+    let site = host_page::Site::new(&paths::root().join(paths::DEMO_DIR), &chat_origin, &loader_integrity)?;
 
     let smtp_url = demo_mail::start()?;
     server_command(&binary, options, &data_dir, &dist, &smtp_url)
@@ -172,6 +173,11 @@ pub fn run(options: Options) -> Result<()> {
     println!(
         "  The chat server uses a self-signed certificate: once per browser, open\n  \
          {chat_origin}/healthz and accept it, then reload the demo page."
+    );
+    println!("  Embed it in a page of an allowed origin with:");
+    println!(
+        "    <script src=\"{chat_origin}/widget/palisade.js\" data-site=\"demo\" async\n            \
+         integrity=\"{loader_integrity}\" crossorigin=\"anonymous\"></script>"
     );
     println!("  Data (SQLite database, keys, TLS certificate): {}", data_dir.display());
     println!("  Mail the chat sends (sign-up and password-reset links) is printed here.");

@@ -15,6 +15,8 @@ use anyhow::{Context, Result};
 
 /// The placeholder in the demo's HTML that becomes the chat server origin.
 pub const PLACEHOLDER: &str = "__PALISADE_SERVER__";
+/// The placeholder that becomes the loader's Subresource Integrity hash.
+pub const INTEGRITY_PLACEHOLDER: &str = "__PALISADE_LOADER_INTEGRITY__";
 const MAX_REQUEST_HEAD: u64 = 16 * 1024;
 
 /// What the server serves.
@@ -24,12 +26,18 @@ pub struct Site {
     root: PathBuf,
     /// The chat server origin, e.g. `https://localhost:8443`.
     chat_origin: String,
+    /// The loader's `sha384-…`, as the widget build published it.
+    loader_integrity: String,
 }
 
 impl Site {
-    pub fn new(root: &Path, chat_origin: &str) -> Result<Self> {
+    pub fn new(root: &Path, chat_origin: &str, loader_integrity: &str) -> Result<Self> {
         let root = root.canonicalize().with_context(|| format!("the demo page directory {}", root.display()))?;
-        Ok(Self { root, chat_origin: chat_origin.trim_end_matches('/').to_owned() })
+        Ok(Self {
+            root,
+            chat_origin: chat_origin.trim_end_matches('/').to_owned(),
+            loader_integrity: loader_integrity.to_owned(),
+        })
     }
 }
 
@@ -110,9 +118,10 @@ pub fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// Replaces every placeholder in an HTML document with the chat server origin.
-pub fn substitute(html: &str, chat_origin: &str) -> String {
-    html.replace(PLACEHOLDER, chat_origin)
+/// Replaces every placeholder in a served text file with the chat server origin or the
+/// loader's hash.
+pub fn substitute(html: &str, site: &Site) -> String {
+    html.replace(PLACEHOLDER, &site.chat_origin).replace(INTEGRITY_PLACEHOLDER, &site.loader_integrity)
 }
 
 /// The host page's Content-Security-Policy: the widget may load its script, styles and wasm
@@ -176,7 +185,7 @@ pub fn respond(site: &Site, method: &str, target: &str) -> Response {
                 Ok(data) => {
                     let kind = content_type(&file);
                     let body = if kind.starts_with("text/html") {
-                        substitute(&String::from_utf8_lossy(&data), &site.chat_origin).into_bytes()
+                        substitute(&String::from_utf8_lossy(&data), site).into_bytes()
                     } else {
                         data
                     };
@@ -269,7 +278,8 @@ mod tests {
         fs::create_dir_all(root.join("assets")).unwrap();
         fs::write(
             root.join("index.html"),
-            "<script src=\"__PALISADE_SERVER__/widget/loader.js\" data-server=\"__PALISADE_SERVER__\"></script>",
+            "<script src=\"__PALISADE_SERVER__/widget/loader.js\" data-server=\"__PALISADE_SERVER__\" \
+             integrity=\"__PALISADE_LOADER_INTEGRITY__\"></script>",
         )
         .unwrap();
         fs::write(root.join("demo.js"), "console.log('__PALISADE_SERVER__');").unwrap();
@@ -278,7 +288,7 @@ mod tests {
         fs::write(root.join(".secret"), "hidden").unwrap();
         fs::write(dir.path().join("outside.txt"), "outside").unwrap();
         std::os::unix::fs::symlink(dir.path().join("outside.txt"), root.join("link.txt")).unwrap();
-        let site = Site::new(&root, CHAT).unwrap();
+        let site = Site::new(&root, CHAT, "sha384-abc").unwrap();
         (dir, site)
     }
 
@@ -335,6 +345,7 @@ mod tests {
         let html = String::from_utf8(page.body).unwrap();
         assert!(!html.contains(PLACEHOLDER), "{html}");
         assert_eq!(html.matches("https://localhost:8443").count(), 2, "{html}");
+        assert!(html.contains("integrity=\"sha384-abc\"") && !html.contains(INTEGRITY_PLACEHOLDER), "{html}");
 
         let script = respond(&site, "GET", "/demo.js");
         assert_eq!(script.header("Content-Type"), Some("text/javascript; charset=utf-8"));

@@ -23,6 +23,7 @@ mod sizes;
 mod test;
 mod tools;
 mod widget_build;
+mod widget_pin;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest as _, Sha256};
 
 use crate::cmd::Cmd;
-use crate::paths;
+use crate::{paths, widget_pin};
 
 /// Stored in the dist directory after a successful build. A dotfile, so static file servers
 /// (actix-files by default) do not serve it.
@@ -140,6 +140,7 @@ pub fn ensure_release_build() -> Result<PathBuf> {
     }
     Cmd::new("trunk").args(["build", "--release", "--offline"]).run()?;
     check_wasm(&dist).context("after `trunk build --release`")?;
+    widget_pin::pin(&dist).context("pinning the widget build")?;
     let stamp = dist.join(STAMP_FILE);
     fs::write(&stamp, stamp_text(&inputs, &output_fingerprint(&dist)?))
         .with_context(|| format!("writing {}", stamp.display()))?;
