@@ -60,8 +60,10 @@ pub async fn count_failure(
     client: &Client,
 ) -> Result<(), ApiError> {
     let (site_id, index, net) = (site.id, email_index.to_owned(), network(client));
+    // Without an address every such client would share one network, and one block.
+    let stuffing_net = client.ip.clone();
     let now = palisade_store::now_millis();
-    let ((counts, backoff), (account, cap)) = state
+    let ((counts, backoff), (account, cap), stuffing) = state
         .store
         .interact(move |conn| {
             let here = Key { site: &site_id, email_index: &index, scope: &net };
@@ -72,7 +74,11 @@ pub async fn count_failure(
             let cap = login_throttle::record_failure(conn, everywhere, now, window_ms(), |c| {
                 throttle::cap_until(c.window_failures, c.window_start)
             })?;
-            Ok((backoff, cap))
+            let stuffing = match stuffing_net {
+                Some(net) => block_stuffing(conn, &site_id, &net, now)?,
+                None => None,
+            };
+            Ok((backoff, cap, stuffing))
         })
         .await?;
     let scoped = |mut event: AuditEvent| {
@@ -100,28 +106,7 @@ pub async fn count_failure(
                 .with_detail("failures_this_hour", account.window_failures),
         );
     }
-    detect_stuffing(state, site, client, now).await
-}
-
-/// Blocks the client's network, and says so on the audit trail once, when it has failed with
-/// [`throttle::STUFFING_EMAILS`] different emails within the hour.
-async fn detect_stuffing(state: &AppState, site: &Site, client: &Client, now: i64) -> Result<(), ApiError> {
-    // Without an address every such client would share one network, and one block.
-    let Some(net) = client.ip.clone() else { return Ok(()) };
-    let site_id = site.id;
-    let until = now.saturating_add(i64::try_from(throttle::STUFFING_BLOCK.as_millis()).unwrap_or(i64::MAX));
-    let blocked = state
-        .store
-        .interact(move |conn| {
-            let emails = login_throttle::emails_failing(conn, &site_id, &net, now - window_ms())?;
-            if emails < throttle::STUFFING_EMAILS {
-                return Ok(None);
-            }
-            let key = Key { site: &site_id, email_index: ANY_EMAIL, scope: &net };
-            Ok(login_throttle::block(conn, key, now, until)?.then_some(emails))
-        })
-        .await?;
-    if let Some(emails) = blocked {
+    if let Some(emails) = stuffing {
         tracing::warn!(event = "authn_credential_stuffing", emails, "a network is trying many accounts; blocked");
         state.audit.record(
             AuditEvent::new("authn_credential_stuffing", Outcome::Failure)
@@ -132,6 +117,23 @@ async fn detect_stuffing(state: &AppState, site: &Site, client: &Client, now: i6
         );
     }
     Ok(())
+}
+
+/// Blocks network `net` once it has failed with [`throttle::STUFFING_EMAILS`] different emails
+/// within the hour; the count of emails when this call is the one that blocked it.
+fn block_stuffing(
+    conn: &mut palisade_store::DbConnection,
+    site_id: &uuid::Uuid,
+    net: &str,
+    now: i64,
+) -> Result<Option<u32>, palisade_store::StoreError> {
+    let emails = login_throttle::emails_failing(conn, site_id, net, now - window_ms())?;
+    if emails < throttle::STUFFING_EMAILS {
+        return Ok(None);
+    }
+    let until = now.saturating_add(i64::try_from(throttle::STUFFING_BLOCK.as_millis()).unwrap_or(i64::MAX));
+    let key = Key { site: site_id, email_index: ANY_EMAIL, scope: net };
+    Ok(login_throttle::block(conn, key, now, until)?.then_some(emails))
 }
 
 /// A success ends the back-off for the network it came from.

@@ -58,10 +58,7 @@ pub async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let room_id = path.into_inner();
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(HISTORY_PAGE_DEFAULT);
-    if limit == 0 || limit > HISTORY_PAGE_MAX {
-        return Err(ApiError::new(ErrorCode::ValidationFailed, format!("limit must be 1 to {HISTORY_PAGE_MAX}")));
-    }
+    let limit = super::page_size(query.limit, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX)?;
     let cursor = match (query.before, query.after) {
         (None, None) => Cursor::Latest,
         (Some(before), None) => Cursor::Before(before),

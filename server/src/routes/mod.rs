@@ -30,6 +30,16 @@ pub async fn site_by_public_id(state: &AppState, public_id: &SitePublicId) -> Re
         .ok_or_else(|| ApiError::not_found("site"))
 }
 
+/// The page size a listing asked for (`default` when it did not), or an error naming the range.
+pub fn page_size(asked: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let limit = asked.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::new(ErrorCode::ValidationFailed, format!("limit must be 1 to {max}")))
+    }
+}
+
 /// Unknown paths and methods get the same typed error body as everything else.
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::new(ErrorCode::NotFound, "no such endpoint"))

@@ -249,10 +249,7 @@ pub async fn audit_trail(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(AUDIT_PAGE_DEFAULT);
-    if limit == 0 || limit > AUDIT_PAGE_MAX {
-        return Err(ApiError::new(ErrorCode::ValidationFailed, format!("limit must be 1 to {AUDIT_PAGE_MAX}")));
-    }
+    let limit = super::page_size(query.limit, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX)?;
     let actor = actor_of(&state, &caller, &req).await?;
     actor.require(&state, Action::ReadAudit, None)?;
     let filter = audit::AuditQuery {
