@@ -354,7 +354,7 @@ impl ServerProcess {
     }
 
     /// SIGTERM, as a service manager stops a server; returns how the process ended.
-    async fn terminate(mut self) -> std::process::ExitStatus {
+    async fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -368,7 +368,7 @@ impl ServerProcess {
     }
 
     /// `kill -9`: no shutdown hook, no flush, no goodbye to the clients.
-    fn kill_9(mut self) {
+    fn kill_9(&mut self) {
         self.child.kill().unwrap();
         let status = self.child.wait().unwrap();
         assert!(!status.success(), "the server had already stopped: {}", self.output());
@@ -446,35 +446,63 @@ fn check_history(
     held.into_keys().collect()
 }
 
+/// A site served by the real binary in its own process, with `senders` people signed up on it.
+/// The in-process server only prepares the database, data dir (keys) and mail sink; every
+/// request goes to the separate process.
+struct ProcessSite {
+    site: &'static str,
+    app: TestApp,
+    logs: tempfile::TempDir,
+    server: ServerProcess,
+    /// The senders' tokens.
+    tokens: Vec<String>,
+    /// The site's default room, where everyone sends.
+    room: RoomId,
+}
+
+impl ProcessSite {
+    async fn start(site: &'static str, senders: usize) -> Self {
+        let mut app = TestApp::spawn().await;
+        let (added, out) = app.cli(&["site", "add", site, "--name", site, "--origin", support::origin_of(site)]);
+        assert!(added, "{out}");
+        let logs = tempfile::tempdir().unwrap();
+        let server = ServerProcess::start(&mut app, logs.path()).await;
+        let mut tokens = Vec::new();
+        for n in 0..senders {
+            tokens.push(app.token_on(site, &format!("sender{n}@example.org"), &format!("Sender {n}")).await);
+        }
+        let room = app.default_room(&tokens[0]).await;
+        Self { site, app, logs, server, tokens, room }
+    }
+
+    /// Every sender sends until the server goes away; returns once they have `acked` acks
+    /// between them.
+    async fn send_until(&self, acked: usize) -> Vec<tokio::task::JoinHandle<ClientLog>> {
+        let acks = Arc::new(AtomicUsize::new(0));
+        let mut senders = Vec::new();
+        for (n, token) in self.tokens.iter().enumerate() {
+            let socket = self.app.ws_on(self.site, token).await;
+            senders.push(tokio::spawn(send_until_cut(socket, self.room, n, Arc::clone(&acks))));
+        }
+        wait_until(Duration::from_secs(30), &format!("the senders have {acked} acks"), || {
+            let acks = Arc::clone(&acks);
+            async move { acks.load(Ordering::SeqCst) >= acked }
+        })
+        .await;
+        senders
+    }
+
+    /// Starts the server process again on the same database and keys.
+    async fn restart(&mut self) {
+        self.server = ServerProcess::start(&mut self.app, self.logs.path()).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_messages_survive_kill_9_and_retries_after_restart_are_stored_once() {
-    const CLIENTS: usize = 3;
-    const SITE: &str = "crash";
-    // The in-process server only prepares a database, data dir (keys) and mail sink; every
-    // request below goes to the separate process.
-    let mut app = TestApp::spawn().await;
-    let (added, out) = app.cli(&["site", "add", SITE, "--name", "Crash", "--origin", support::origin_of(SITE)]);
-    assert!(added, "{out}");
-    let logs = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(&mut app, logs.path()).await;
-    let mut tokens = Vec::new();
-    for n in 0..CLIENTS {
-        tokens.push(app.token_on(SITE, &format!("client{n}@example.org"), &format!("Client {n}")).await);
-    }
-    let room = app.default_room(&tokens[0]).await;
-
-    let acks = Arc::new(AtomicUsize::new(0));
-    let mut clients = Vec::new();
-    for (n, token) in tokens.iter().enumerate() {
-        let socket = app.ws_on(SITE, token).await;
-        clients.push(tokio::spawn(send_until_cut(socket, room, n, Arc::clone(&acks))));
-    }
-    wait_until(Duration::from_secs(30), "the clients have 60 acks", || {
-        let acks = Arc::clone(&acks);
-        async move { acks.load(Ordering::SeqCst) >= 60 }
-    })
-    .await;
-    server.kill_9();
+    let mut crash = ProcessSite::start("crash", 3).await;
+    let clients = crash.send_until(60).await;
+    crash.server.kill_9();
     let mut logs_of = Vec::new();
     for client in clients {
         logs_of.push(tokio::time::timeout(Duration::from_secs(15), client).await.expect("a client hung").unwrap());
@@ -486,15 +514,16 @@ async fn acknowledged_messages_survive_kill_9_and_retries_after_restart_are_stor
     let unacked: usize = logs_of.iter().map(|log| log.sent.len() - log.acked.len()).sum();
     assert!(unacked > 0, "the kill came with nothing in flight, which would prove nothing about retries");
 
-    let _server = ServerProcess::start(&mut app, logs.path()).await;
-    let history = full_history(&app, &tokens[0], room).await;
+    crash.restart().await;
+    let (app, tokens, room) = (&crash.app, &crash.tokens, crash.room);
+    let history = full_history(app, &tokens[0], room).await;
     let before_retries = check_history(&history, &by_body, &acked, "after the restart");
 
     // Each client resends what it has no ack for, as the widget does, and also its last few
     // acknowledged messages, as a client whose acks were lost in the crash would.
     let mut retried_acks = HashMap::new();
-    for (log, token) in logs_of.iter().zip(&tokens) {
-        let mut socket = app.ws_on(SITE, token).await;
+    for (log, token) in logs_of.iter().zip(tokens) {
+        let mut socket = app.ws_on(crash.site, token).await;
         let unacknowledged = log.sent.iter().filter(|(id, _)| !log.acked.contains_key(id));
         let last_acknowledged = log.sent.iter().filter(|(id, _)| log.acked.contains_key(id)).rev().take(3);
         for (id, body) in unacknowledged.chain(last_acknowledged) {
@@ -510,7 +539,7 @@ async fn acknowledged_messages_survive_kill_9_and_retries_after_restart_are_stor
             }
         }
     }
-    let history = full_history(&app, &tokens[0], room).await;
+    let history = full_history(app, &tokens[0], room).await;
     let mut everything = acked.clone();
     everything.extend(retried_acks);
     let held = check_history(&history, &by_body, &everything, "after the retries");
@@ -645,33 +674,12 @@ async fn read_until_closed(mut socket: Socket, room: RoomId, after_seq: u64) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_asks_every_socket_to_resume_elsewhere_and_loses_nothing() {
-    const SENDERS: usize = 2;
-    const SITE: &str = "restart";
-    let mut app = TestApp::spawn().await;
-    let (added, out) = app.cli(&["site", "add", SITE, "--name", "Restart", "--origin", support::origin_of(SITE)]);
-    assert!(added, "{out}");
-    let logs = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(&mut app, logs.path()).await;
-    let reader = app.token_on(SITE, "reader@example.org", "Reader").await;
-    let mut tokens = Vec::new();
-    for n in 0..SENDERS {
-        tokens.push(app.token_on(SITE, &format!("sender{n}@example.org"), &format!("Sender {n}")).await);
-    }
-    let room = app.default_room(&reader).await;
-
-    let reading = tokio::spawn(read_until_closed(app.ws_on(SITE, &reader).await, room, 0));
-    let acks = Arc::new(AtomicUsize::new(0));
-    let mut senders = Vec::new();
-    for (n, token) in tokens.iter().enumerate() {
-        let socket = app.ws_on(SITE, token).await;
-        senders.push(tokio::spawn(send_until_cut(socket, room, n, Arc::clone(&acks))));
-    }
-    wait_until(Duration::from_secs(30), "the senders have 40 acks", || {
-        let acks = Arc::clone(&acks);
-        async move { acks.load(Ordering::SeqCst) >= 40 }
-    })
-    .await;
-    let status = server.terminate().await;
+    let mut restart = ProcessSite::start("restart", 2).await;
+    let (site, room) = (restart.site, restart.room);
+    let reader = restart.app.token_on(site, "reader@example.org", "Reader").await;
+    let reading = tokio::spawn(read_until_closed(restart.app.ws_on(site, &reader).await, room, 0));
+    let senders = restart.send_until(40).await;
+    let status = restart.server.terminate().await;
     assert!(status.success(), "SIGTERM must end the server cleanly, not {status}");
 
     let mut acked = HashMap::new();
@@ -684,15 +692,16 @@ async fn sigterm_asks_every_socket_to_resume_elsewhere_and_loses_nothing() {
         tokio::time::timeout(Duration::from_secs(15), reading).await.expect("the reader hung").unwrap();
     assert_eq!(reason.as_deref(), Some("server_restart"), "the reader is told why, not cut off");
 
-    let _server = ServerProcess::start(&mut app, logs.path()).await;
-    let history = full_history(&app, &reader, room).await;
+    restart.restart().await;
+    let app = &restart.app;
+    let history = full_history(app, &reader, room).await;
     let stored: HashMap<MessageId, u64> = history.iter().map(|m| (m.id, m.seq)).collect();
     for (client_id, (id, seq)) in &acked {
         assert_eq!(stored.get(id), Some(seq), "acknowledged {client_id:?} must be stored as acknowledged");
     }
     // The reader resumes from the last seq it saw and ends with everything, once, in order.
     let after_seq = before.last().copied().unwrap_or(0);
-    let mut resumed = app.ws_on(SITE, &reader).await;
+    let mut resumed = app.ws_on(site, &reader).await;
     resumed.send(&ClientFrame::Subscribe { room, after_seq }).await;
     let mut seqs = before.clone();
     while seqs.len() < history.len() {
