@@ -156,10 +156,20 @@ enum SiteCommand {
     },
 }
 
+/// Logs go to stderr: one JSON object per line (what log shippers parse, and a value can never
+/// break out of its field), or, for a person at a terminal, coloured text.
+/// `PALISADE_LOG_FORMAT=json|text` overrides the choice.
 fn init_logging() {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let text = match std::env::var("PALISADE_LOG_FORMAT").as_deref() {
+        Ok("json") => false,
+        Ok("text") => true,
+        _ => std::io::stderr().is_terminal(),
+    };
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if text { logs.try_init() } else { logs.json().flatten_event(true).with_current_span(false).try_init() };
 }
 
 /// Runs the CLI; the process exit code says whether it worked.

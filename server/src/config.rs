@@ -199,7 +199,9 @@ impl Config {
         let env = Env::prefixed("PALISADE_")
             .filter(|key| {
                 let key = key.as_str().to_ascii_lowercase();
-                !matches!(key.as_str(), "config" | "log") && !key.starts_with("test_") && !key.starts_with("e2e_")
+                !matches!(key.as_str(), "config" | "log" | "log_format")
+                    && !key.starts_with("test_")
+                    && !key.starts_with("e2e_")
             })
             .split("__");
         let config: Self = figment.merge(env).extract().map_err(|e| ConfigError::Invalid(Box::new(e)))?;

@@ -17,10 +17,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -30,6 +27,7 @@ use palisade_protocol::messages::{HistoryPage, MessageView};
 use palisade_protocol::ws::{ClientFrame, ServerFrame};
 use palisade_protocol::{ClientMessageId, MessageId, RoomId};
 use proptest::prelude::*;
+use support::process::ServerProcess;
 use support::{Next, Socket, TestApp};
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
@@ -284,104 +282,6 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // 2. Crash: kill -9 while clients send, restart on the same database.
 
-/// `palisade-server serve` as its own process; killed (SIGKILL) when dropped.
-struct ServerProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl ServerProcess {
-    /// Starts the binary on a free loopback port with `app`'s database, data dir (so its keys)
-    /// and mail sink, and points `app`'s clients at it once it answers `/healthz`.
-    async fn start(app: &mut TestApp, logs: &Path) -> Self {
-        for attempt in 1..=3 {
-            // Another process may take the port between here and the server binding it: retry.
-            let addr: SocketAddr = {
-                let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                probe.local_addr().unwrap()
-            };
-            let log = logs.join(format!("server-{}.log", Uuid::new_v4().simple()));
-            let limit = "1000000";
-            let child = Command::new(env!("CARGO_BIN_EXE_palisade-server"))
-                .arg("serve")
-                // No palisade.toml here: the configuration is exactly these variables.
-                .current_dir(&app.config.data_dir)
-                .env("PALISADE_LISTEN", addr.to_string())
-                .env("PALISADE_METRICS_LISTEN", "")
-                .env("PALISADE_PUBLIC_URL", &app.config.public_url)
-                .env("PALISADE_TLS__MODE", "none")
-                .env("PALISADE_DATA_DIR", &app.config.data_dir)
-                .env("PALISADE_DATABASE_URL", app.config.database_url().expose())
-                .env("PALISADE_SMTP_URL", app.mail.url())
-                .env("PALISADE_WIDGET_DIR", &app.config.widget_dir)
-                .env("PALISADE_AUTH_REQUESTS_PER_MINUTE", limit)
-                .env("PALISADE_AUTH_BURST", limit)
-                .env("PALISADE_WS_CONNECTS_PER_MINUTE", limit)
-                .env("PALISADE_WS_CONNECT_BURST", limit)
-                .env("PALISADE_WS_SOCKETS_PER_ADDRESS", limit)
-                .env("PALISADE_MESSAGES_PER_MINUTE", limit)
-                .env("PALISADE_MESSAGE_BURST", limit)
-                .env("PALISADE_WS_FRAMES_PER_MINUTE", limit)
-                .env("PALISADE_WS_FRAME_BURST", limit)
-                .env("PALISADE_API_REQUESTS_PER_MINUTE", limit)
-                .env("PALISADE_API_BURST", limit)
-                .env("PALISADE_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap())
-                .spawn()
-                .unwrap();
-            let mut server = Self { child, log };
-            app.addr = addr;
-            app.base = format!("http://{addr}");
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
-                if app.is_healthy().await {
-                    return server;
-                }
-                if let Some(status) = server.child.try_wait().unwrap() {
-                    eprintln!("attempt {attempt}: the server exited with {status}: {}", server.output());
-                    break;
-                }
-                assert!(Instant::now() < deadline, "the server did not come up: {}", server.output());
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        panic!("the server would not start");
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGTERM, as a service manager stops a server; returns how the process ended.
-    async fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the server did not stop on SIGTERM: {}", self.output());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// `kill -9`: no shutdown hook, no flush, no goodbye to the clients.
-    fn kill_9(&mut self) {
-        self.child.kill().unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(!status.success(), "the server had already stopped: {}", self.output());
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// What one client sent before the crash, and which of it the server acknowledged.
 #[derive(Default)]
 struct ClientLog {
@@ -446,6 +346,9 @@ fn check_history(
     held.into_keys().collect()
 }
 
+/// Warnings only, and the line that says where the server listens.
+const QUIET: &str = "warn,palisade_server::cli=info";
+
 /// A site served by the real binary in its own process, with `senders` people signed up on it.
 /// The in-process server only prepares the database, data dir (keys) and mail sink; every
 /// request goes to the separate process.
@@ -466,7 +369,7 @@ impl ProcessSite {
         let (added, out) = app.cli(&["site", "add", site, "--name", site, "--origin", support::origin_of(site)]);
         assert!(added, "{out}");
         let logs = tempfile::tempdir().unwrap();
-        let server = ServerProcess::start(&mut app, logs.path()).await;
+        let server = ServerProcess::start(&mut app, logs.path(), QUIET).await;
         let mut tokens = Vec::new();
         for n in 0..senders {
             tokens.push(app.token_on(site, &format!("sender{n}@example.org"), &format!("Sender {n}")).await);
@@ -494,7 +397,7 @@ impl ProcessSite {
 
     /// Starts the server process again on the same database and keys.
     async fn restart(&mut self) {
-        self.server = ServerProcess::start(&mut self.app, self.logs.path()).await;
+        self.server = ServerProcess::start(&mut self.app, self.logs.path(), QUIET).await;
     }
 }
 

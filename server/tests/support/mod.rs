@@ -2,6 +2,8 @@
 //! default, PostgreSQL with `PALISADE_TEST_DATABASE=postgres`), and clients that talk to it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod process;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
