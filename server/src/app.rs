@@ -54,6 +54,8 @@ pub struct AppState {
     pub mailer: Mailer,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub shutdown: Shutdown,
+    /// Sign-in providers (OAuth/OIDC) from the configuration.
+    pub oauth: crate::oauth::Providers,
 }
 
 #[derive(Debug, Error)]
@@ -190,6 +192,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
     let socket_cap = Arc::new(SocketCap::new(config.ws_sockets_per_address, Arc::clone(&metrics)));
     let api_limiter = KeyedLimiter::new("api", config.api_requests_per_minute, config.api_burst, Arc::clone(&metrics));
     let mailer = Mailer::new(config)?;
+    let oauth = crate::oauth::Providers::from_config(config).map_err(StartError::Setup)?;
     let refusals = Arc::new(RefusalWatch::new(audit.clone(), Arc::clone(&metrics)));
     Ok(AppState {
         appender: Appender::spawn(store.clone(), MESSAGE_BATCH),
@@ -212,6 +215,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         mailer,
         trusted_proxies: config.trusted_proxies.clone(),
         shutdown: Shutdown::default(),
+        oauth,
     })
 }
 
@@ -271,7 +275,8 @@ pub async fn prune_storage(store: &Store, now: i64) -> Result<Pruned, palisade_s
                 throttles: palisade_store::login_throttle::prune(conn, now, window)?,
                 challenges: palisade_store::mfa::prune_challenges(conn, now)?
                     + palisade_store::password_resets::prune(conn, now)?
-                    + palisade_store::sign_ups::prune(conn, now)?,
+                    + palisade_store::sign_ups::prune(conn, now)?
+                    + palisade_store::oauth::prune(conn, now)?,
                 messages: palisade_store::sites::prune_past_retention(conn, now)?,
             })
         })
@@ -373,6 +378,14 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
             .service(routes::sign_up::complete)
             .service(routes::auth::login)
             .service(routes::auth::change_password)
+            .service(routes::oauth::providers)
+            .service(routes::oauth::start)
+            .service(routes::oauth::callback)
+            .service(routes::oauth::exchange)
+            .service(routes::oauth::popup_script)
+            .service(routes::oauth_link::request_link)
+            .service(routes::oauth_link::identities)
+            .service(routes::oauth_link::unlink)
             .service(routes::sessions::refresh)
             .service(routes::sessions::logout)
             .service(routes::sessions::list)

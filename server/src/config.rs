@@ -130,6 +130,8 @@ pub struct Config {
     /// The Trunk dist directory served under `/widget/`.
     pub widget_dir: PathBuf,
     pub tls: TlsConfig,
+    /// Sign-in providers: `[oauth.providers.<id>]` tables.
+    pub oauth: crate::oauth::OAuthConfig,
 }
 
 impl Default for Config {
@@ -170,6 +172,7 @@ impl Default for Config {
             mail_from: "Palisade <no-reply@localhost>".into(),
             widget_dir: "widget-app/dist".into(),
             tls: TlsConfig { mode: TlsMode::SelfSigned, cert_file: None, key_file: None },
+            oauth: crate::oauth::OAuthConfig::default(),
         }
     }
 }
@@ -221,6 +224,7 @@ impl Config {
             }
             self.smtp_url = Some(read_secret_file(path)?);
         }
+        self.oauth.resolve()?;
         if self.access_token_ttl_secs == 0 || self.access_token_ttl_secs > 3600 {
             return Err(ConfigError::Value("access_token_ttl_secs must be between 1 and 3600".into()));
         }

@@ -13,6 +13,7 @@ mod https_redirect;
 mod mail;
 mod mail_links;
 mod metrics;
+pub mod oauth;
 mod openapi;
 mod origins;
 mod private_files;

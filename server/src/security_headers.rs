@@ -77,8 +77,15 @@ pub async fn add(
             set(headers, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
         }
     }
+    // The sign-in popup must keep `window.opener` (the host page, another origin) through the
+    // provider and back, to post its result there; `same-origin` would sever it.
+    if path.starts_with(OAUTH_POPUP_PATHS) {
+        set(headers, HeaderName::from_static("cross-origin-opener-policy"), "unsafe-none");
+    }
     Ok(response)
 }
+
+const OAUTH_POPUP_PATHS: &str = "/api/v1/auth/oauth/";
 
 #[cfg(test)]
 mod tests {

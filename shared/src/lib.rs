@@ -11,6 +11,7 @@ pub mod limits;
 pub mod markup;
 pub mod messages;
 pub mod mfa;
+pub mod oauth;
 pub mod permissions;
 pub mod presence;
 pub mod roles;

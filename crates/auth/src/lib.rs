@@ -1,6 +1,7 @@
 //! Authentication primitives shared by the server's routes and its WebSocket.
 
 pub mod access_token;
+pub mod oauth;
 pub mod opaque_token;
 pub mod password;
 pub mod password_policy;

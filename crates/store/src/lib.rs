@@ -12,6 +12,7 @@ pub mod login_throttle;
 pub mod members;
 pub mod messages;
 pub mod mfa;
+pub mod oauth;
 pub mod password_resets;
 pub mod rooms;
 mod schema;

@@ -225,3 +225,51 @@ diesel::table! {
         details -> Text,
     }
 }
+
+diesel::table! {
+    oauth_identities (id) {
+        id -> Text,
+        site_id -> Text,
+        user_id -> Text,
+        provider -> Text,
+        subject -> Text,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oauth_transactions (state_hash) {
+        state_hash -> Text,
+        binding_hash -> Text,
+        site_id -> Text,
+        provider -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        origin -> Text,
+        code_challenge -> Text,
+        link_user_id -> Nullable<Text>,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oauth_login_codes (code_hash) {
+        code_hash -> Text,
+        site_id -> Text,
+        user_id -> Text,
+        provider -> Text,
+        code_challenge -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oauth_link_intents (ticket_hash) {
+        ticket_hash -> Text,
+        site_id -> Text,
+        user_id -> Text,
+        provider -> Text,
+        expires_at -> BigInt,
+    }
+}

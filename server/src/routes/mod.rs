@@ -4,6 +4,8 @@ pub mod auth;
 pub mod health;
 pub mod messages;
 pub mod mfa;
+pub mod oauth;
+pub mod oauth_link;
 pub mod password_reset;
 pub mod presence;
 pub mod room_members;

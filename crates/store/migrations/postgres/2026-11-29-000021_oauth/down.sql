@@ -1,0 +1,4 @@
+DROP TABLE oauth_link_intents;
+DROP TABLE oauth_login_codes;
+DROP TABLE oauth_transactions;
+DROP TABLE oauth_identities;
