@@ -429,5 +429,5 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
 pub fn api_document() -> Result<String, StartError> {
     let (_, api) =
         App::new().into_utoipa_app().openapi(openapi::BaseDoc::openapi()).configure(configure_api).split_for_parts();
-    api.to_pretty_json().map_err(|e| StartError::Setup(format!("OpenAPI document: {e}")))
+    openapi::complete(&api).map_err(|e| StartError::Setup(format!("OpenAPI document: {e}")))
 }

@@ -192,6 +192,43 @@ async fn unknown_routes_answer_typed_404s() {
     assert_eq!(error_of(response).await, (404, ErrorCode::NotFound));
 }
 
+/// Found by schemathesis: a known path asked with a method it lacks answered 404, as if the
+/// path did not exist, where RFC 9110 asks for 405 and the methods it has.
+#[tokio::test]
+async fn a_known_path_with_an_unknown_method_answers_405_with_allow() {
+    let app = TestApp::spawn().await;
+    for (method, path, allow) in [
+        (reqwest::Method::TRACE, "/healthz", "GET"),
+        (reqwest::Method::DELETE, "/api/v1/rooms", "GET, POST"),
+        (reqwest::Method::PUT, &format!("/api/v1/rooms/{}/messages", uuid::Uuid::new_v4()) as &str, "GET"),
+    ] {
+        let response = app.http.request(method.clone(), app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    }
+    let unknown = app.http.delete(app.url("/api/v1/nothing-here")).send().await.unwrap();
+    assert_eq!(error_of(unknown).await, (404, ErrorCode::NotFound));
+}
+
+/// Every operation says who may call it (`security`): a bearer token, or nobody in particular.
+#[tokio::test]
+async fn every_operation_of_the_document_states_its_auth_requirement() {
+    let app = TestApp::spawn().await;
+    let doc: serde_json::Value =
+        app.http.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let security = operation["security"].as_array();
+            assert!(security.is_some_and(|s| !s.is_empty()), "{method} {path} states no auth requirement");
+            let bearer = security.unwrap().iter().any(|s| s.get("bearer").is_some());
+            if bearer {
+                assert!(operation["responses"].get("401").is_some(), "{method} {path} lacks its 401");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_openapi_document_lists_every_route() {
     let app = TestApp::spawn().await;

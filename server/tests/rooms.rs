@@ -292,6 +292,49 @@ async fn unread_counts_follow_read_markers_which_never_move_back() {
     assert_eq!(again.status(), 404);
 }
 
+/// Found by schemathesis: serde reads a struct from a JSON array too, so `[]` (every field of a
+/// support request is optional) started a support conversation.
+#[tokio::test]
+async fn a_support_request_must_be_an_object() {
+    let app = TestApp::spawn().await;
+    let bob = person(&app, SITE, "Bob", None).await;
+    let array = call(&app, &bob, Method::POST, "/rooms/support", json!([])).await;
+    assert_eq!(array.status(), 400);
+    assert_eq!(array.json::<ErrorBody>().await.unwrap().error, ErrorCode::MalformedRequest);
+    let object = call(&app, &bob, Method::POST, "/rooms/support", json!({})).await;
+    assert_eq!(object.status(), 201);
+}
+
+/// Found by schemathesis: history cursors past the int64 the document promises were accepted.
+#[tokio::test]
+async fn history_cursors_past_int64_are_refused() {
+    let app = TestApp::spawn().await;
+    let bob = person(&app, SITE, "Bob", None).await;
+    let general = app.default_room(&bob.token).await;
+    for cursor in ["before", "after"] {
+        let path = format!("/api/v1/rooms/{general}/messages?{cursor}=9223372036854775808");
+        let response = app.get_authed(&path, &bob.token).await;
+        assert_eq!(response.status(), 422, "{cursor}");
+        let path = format!("/api/v1/rooms/{general}/messages?{cursor}={}", i64::MAX);
+        assert_eq!(app.get_authed(&path, &bob.token).await.status(), 200, "{cursor}");
+    }
+}
+
+/// Found by schemathesis: a `seq` past the int64 the document promises was taken, silently,
+/// for the room's last message.
+#[tokio::test]
+async fn a_read_marker_past_int64_is_refused() {
+    let app = TestApp::spawn().await;
+    let bob = person(&app, SITE, "Bob", None).await;
+    let general = app.default_room(&bob.token).await;
+    let path = format!("/rooms/{general}/read");
+    let too_big = call(&app, &bob, Method::PUT, &path, json!({"seq": 9_223_372_036_854_775_808_u64})).await;
+    assert_eq!(too_big.status(), 422);
+    assert_eq!(too_big.json::<ErrorBody>().await.unwrap().error, ErrorCode::ValidationFailed);
+    let largest = call(&app, &bob, Method::PUT, &path, json!({"seq": i64::MAX})).await;
+    assert_eq!(largest.status(), 200, "the largest int64 is a seq (past the last message: clamped)");
+}
+
 #[tokio::test]
 async fn read_markers_reach_the_rooms_subscribers_live() {
     let app = TestApp::spawn().await;

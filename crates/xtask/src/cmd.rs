@@ -4,7 +4,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 
@@ -72,6 +72,12 @@ impl Cmd {
         S: AsRef<OsStr>,
     {
         args.into_iter().fold(self, Self::arg)
+    }
+
+    /// Runs the program in `dir` (the repository root otherwise).
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.command.current_dir(dir);
+        self
     }
 
     /// Sets an environment variable; it is shown in front of the command line.

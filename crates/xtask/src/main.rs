@@ -4,7 +4,7 @@
 //! - `demo [--port 8443] [--demo-port 8444]`: the widget on a demo host page, talking to a
 //!   local chat server.
 //! - `test`: everything CI checks; ends with `N passed, N failed`.
-//! - `deny`, `bundle-size`, `asvs`: single steps of `test`.
+//! - `deny`, `bundle-size`, `asvs`, `schemathesis`: single steps of `test`.
 //! - `fuzz [--seconds 60] [target]`: the cargo-fuzz targets, each for a bounded time (`test`
 //!   runs a short pass).
 //! - `sbom [--out path]`: the CycloneDX SBOM of the workspace (also checked by `test`).
@@ -18,6 +18,7 @@ mod fuzz;
 mod host_page;
 mod paths;
 mod sbom;
+mod schemathesis;
 mod setup;
 mod sizes;
 mod test;
@@ -40,6 +41,7 @@ commands:
   deny                                    cargo deny (advisories, licenses, bans, sources)
   bundle-size                             the release widget build and its sizes
   asvs                                    check SECURITY.md's ASVS table: every test it names exists
+  schemathesis                            schemathesis (every check) against the running server's API
   fuzz [--seconds 60] [target]            run the fuzz targets (all, or one of: ws_frame, rest_bodies,
                                           markup, access_token, vault_open) for N seconds each
   sbom [--out target/sbom/palisade.cdx.json]
@@ -53,6 +55,7 @@ enum Command {
     Deny,
     BundleSize,
     Asvs,
+    Schemathesis,
     Fuzz(fuzz::Options),
     Sbom { out: Option<PathBuf> },
     Help,
@@ -71,7 +74,7 @@ fn parse_args(args: &[String]) -> Result<Command> {
         return Ok(Command::Help);
     };
     match command.as_str() {
-        "setup" | "test" | "deny" | "bundle-size" | "asvs" if !rest.is_empty() => {
+        "setup" | "test" | "deny" | "bundle-size" | "asvs" | "schemathesis" if !rest.is_empty() => {
             bail!("`{command}` takes no arguments\n\n{USAGE}")
         }
         "setup" => Ok(Command::Setup),
@@ -79,6 +82,7 @@ fn parse_args(args: &[String]) -> Result<Command> {
         "deny" => Ok(Command::Deny),
         "bundle-size" => Ok(Command::BundleSize),
         "asvs" => Ok(Command::Asvs),
+        "schemathesis" => Ok(Command::Schemathesis),
         "demo" => {
             let mut options = demo::Options::default();
             let mut rest = rest.iter();
@@ -129,6 +133,7 @@ fn main() -> ExitCode {
             widget_build::ensure_release_build().and_then(|dist| sizes::report(&dist)).map(|()| true)
         }
         Command::Asvs => asvs::run().map(|()| true),
+        Command::Schemathesis => schemathesis::run_alone().map(|(_, failed)| failed == 0),
         Command::Fuzz(options) => fuzz::run(&options).map(|()| true),
         Command::Sbom { out } => sbom::run(out.as_deref()).map(|_| true),
         Command::Help => {
@@ -162,6 +167,8 @@ mod tests {
         assert_eq!(parse(&["deny"]).unwrap(), Command::Deny);
         assert_eq!(parse(&["bundle-size"]).unwrap(), Command::BundleSize);
         assert_eq!(parse(&["asvs"]).unwrap(), Command::Asvs);
+        assert_eq!(parse(&["schemathesis"]).unwrap(), Command::Schemathesis);
+        assert!(parse(&["schemathesis", "--fast"]).is_err());
         assert_eq!(parse(&["demo"]).unwrap(), Command::Demo(demo::Options { port: 8443, demo_port: 8444 }));
         assert_eq!(
             parse(&["demo", "--port", "9443", "--demo-port=9444"]).unwrap(),

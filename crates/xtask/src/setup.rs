@@ -10,8 +10,9 @@ use crate::tools::{self, Apt, CargoTool, Status};
 pub struct Options {
     /// Chromium and chromedriver, for the e2e suite.
     pub browser: bool,
-    /// What only `cargo xtask test` uses: cargo-deny, cargo-fuzz, and the brotli command for
-    /// the size report (the fallback, the brotli crate, is slow in an unoptimized build).
+    /// What only `cargo xtask test` uses: cargo-deny, cargo-fuzz, schemathesis, and the brotli
+    /// command for the size report (the fallback, the brotli crate, is slow in an unoptimized
+    /// build).
     pub ci_tools: bool,
 }
 
@@ -51,6 +52,7 @@ pub fn run(options: Options) -> Result<()> {
     if options.ci_tools {
         report("cargo-deny", CargoTool::cargo_deny().ensure());
         report("cargo-fuzz", CargoTool::cargo_fuzz().ensure());
+        report("schemathesis (pip)", tools::ensure_schemathesis(&mut apt));
     }
 
     if failed.is_empty() { Ok(()) } else { bail!("setup could not provide: {}", failed.join(", ")) }

@@ -11,7 +11,7 @@ use anyhow::Result;
 
 use crate::cmd::{Cmd, which};
 use crate::setup;
-use crate::{asvs, deny, fuzz, sbom, sizes, widget_build};
+use crate::{asvs, deny, fuzz, sbom, schemathesis, sizes, widget_build};
 
 /// Passed and failed tests announced by one `test result:` line of libtest, e.g.
 /// `test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; ...`.
@@ -208,6 +208,14 @@ pub fn run() -> bool {
             None => report.skipped(name, "there is no release widget build for the e2e tests"),
         }
     }
+    // Each operation of the OpenAPI document is one check. The server binary the tests just
+    // built is reused: the same cargo command with --no-run is a no-op, where a plain
+    // `cargo build -p palisade-server` (fewer packages, so other features of serde, tokio...)
+    // would build the whole server again.
+    report.counted("schemathesis (OpenAPI, signed in)", || match &dist {
+        Some(dist) => schemathesis::run(workspace_tests(dist, "postgres").arg("--no-run")),
+        None => schemathesis::run_alone(),
+    });
     report.check("cargo deny", deny::run);
     // Last: its build is the slowest to start cold (nightly, instrumented), and a short pass
     // per target is a smoke test; `cargo xtask fuzz` runs longer.

@@ -21,6 +21,8 @@ pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The oldest cargo-fuzz whose `--sanitizer none` and corpus arguments `cargo xtask fuzz` uses.
 pub const CARGO_FUZZ_MIN_VERSION: &str = "0.12.0";
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The schemathesis release (PyPI) that `cargo xtask test` runs against the OpenAPI document.
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 /// Where `npm ci` remembers which package-lock.json it installed.
 const NPM_STAMP: &str = "node_modules/.palisade-npm-ci.stamp";
 
@@ -273,6 +275,49 @@ pub fn ensure_node_modules(apt: &mut Apt) -> Result<Status> {
     wasm_opt_version()
         .map(Status::Installed)
         .with_context(|| format!("{} is not binaryen {binaryen} after `npm ci`", wasm_opt.display()))
+}
+
+/// The virtualenv schemathesis lives in: inside the project's target directory, so that
+/// nothing is installed into the system Python.
+pub fn schemathesis_venv() -> PathBuf {
+    paths::target_dir().join("tools").join("schemathesis-venv")
+}
+
+pub fn schemathesis_bin() -> PathBuf {
+    schemathesis_venv().join("bin").join("schemathesis")
+}
+
+/// The installed schemathesis when it is exactly [`SCHEMATHESIS_VERSION`].
+fn schemathesis_version() -> Option<String> {
+    let output = Cmd::new(schemathesis_bin()).arg("--version").probe()?;
+    // "schemathesis, version 4.32.5"
+    let version = version_token(&output)?.to_owned();
+    (version == SCHEMATHESIS_VERSION).then_some(version)
+}
+
+/// schemathesis from PyPI, pinned exactly, in [`schemathesis_venv`] (`python3 -m venv` + pip);
+/// nothing happens when that version is already there.
+pub fn ensure_schemathesis(apt: &mut Apt) -> Result<Status> {
+    if let Some(version) = schemathesis_version() {
+        return Ok(Status::Present(version));
+    }
+    if which("python3").is_none() {
+        apt.install(&["python3", "python3-venv"])?;
+    }
+    let venv = schemathesis_venv();
+    let create = || Cmd::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).run();
+    if create().is_err() {
+        // Debian's python3 comes without ensurepip, which venv needs, until python3-venv is in.
+        apt.install(&["python3-venv"])?;
+        create()?;
+    }
+    Cmd::new(venv.join("bin").join("python"))
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}"))
+        .run()?;
+    schemathesis_version().map(Status::Installed).with_context(|| {
+        format!("{} is not schemathesis {SCHEMATHESIS_VERSION} after pip install", schemathesis_bin().display())
+    })
 }
 
 /// A system tool that comes from a Debian package.

@@ -35,6 +35,8 @@ pub(crate) fn weak(error: password_policy::WeakPassword) -> ApiError {
 /// Signs in with email and password.
 #[utoipa::path(
     tag = "auth",
+    // No bearer token: anyone may call it.
+    security(()),
     request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse, description = "signed in; sets the site's refresh cookie"),

@@ -13,7 +13,7 @@ pub struct Health {
 }
 
 /// The server is up and its database answers.
-#[utoipa::path(tag = "health", responses((status = 200, body = Health), (status = 503, body = palisade_protocol::ErrorBody)))]
+#[utoipa::path(tag = "health", security(()), responses((status = 200, body = Health), (status = 503, body = palisade_protocol::ErrorBody)))]
 #[get("/healthz")]
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.store.interact(|conn| palisade_store::sites::all_allowed_origins(conn).map(drop)).await?;

@@ -59,6 +59,10 @@ pub async fn history(
     let room_id = path.into_inner();
     let query = query.into_inner();
     let limit = super::page_size(query.limit, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX)?;
+    // Seqs are int64 on the wire, as the document says; a larger number names no message.
+    if [query.before, query.after].into_iter().flatten().any(|seq| i64::try_from(seq).is_err()) {
+        return Err(ApiError::new(ErrorCode::ValidationFailed, "before and after must be at most 2^63 - 1"));
+    }
     let cursor = match (query.before, query.after) {
         (None, None) => Cursor::Latest,
         (Some(before), None) => Cursor::Before(before),

@@ -66,11 +66,14 @@ async fn check_code(state: &AppState, user: UserId, code: &str) -> Result<Option
 /// Completes a sign-in with the ticket from `login` and a code.
 #[utoipa::path(
     tag = "auth",
+    // No bearer token: anyone may call it.
+    security(()),
     request_body = MfaVerifyRequest,
     responses(
         (status = 200, body = TokenResponse, description = "signed in; sets the site's refresh cookie"),
         (status = 401, body = ErrorBody, description = "`invalid_mfa_code`: wrong or reused code; `unauthenticated`: the ticket is spent or expired, sign in again"),
         (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
+        (status = 404, body = ErrorBody, description = "no such site"),
         (status = 429, body = ErrorBody),
     )
 )]

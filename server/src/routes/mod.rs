@@ -42,7 +42,23 @@ pub fn page_size(asked: Option<u32>, default: u32, max: u32) -> Result<u32, ApiE
     }
 }
 
-/// Unknown paths and methods get the same typed error body as everything else.
-pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::NotFound, "no such endpoint"))
+/// Unknown paths get the same typed error body as everything else; a known path asked with a
+/// method it does not have gets 405 with `Allow` (RFC 9110), as the document it serves says.
+pub async fn not_found(
+    req: actix_web::HttpRequest,
+    document: Option<actix_web::web::Data<crate::openapi::Document>>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    static ROUTES: std::sync::OnceLock<crate::openapi::Routes> = std::sync::OnceLock::new();
+    // Every server in this process serves the same routes, so the first document will do.
+    let allowed = document.map(|doc| ROUTES.get_or_init(|| crate::openapi::Routes::of(&doc.0)).allowed(req.path()));
+    match allowed {
+        Some(allowed) if !allowed.is_empty() => Ok(actix_web::HttpResponse::MethodNotAllowed()
+            .insert_header((actix_web::http::header::ALLOW, allowed.join(", ")))
+            // The protocol has no code of its own for this; the status and Allow say it.
+            .json(palisade_protocol::ErrorBody::new(
+                ErrorCode::NotFound,
+                format!("no such method here; this endpoint takes {}", allowed.join(", ")),
+            ))),
+        _ => Err(ApiError::new(ErrorCode::NotFound, "no such endpoint")),
+    }
 }

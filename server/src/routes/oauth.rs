@@ -122,16 +122,22 @@ pub struct SiteQuery {
     site: SitePublicId,
 }
 
-/// The popup's query; every field optional so that a bad one still gets a readable page.
+/// The popup's query. Optional here, whatever the document says, so that a missing or bad
+/// field still gets a readable page in the popup rather than the extractor's JSON error.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StartQuery {
     /// The site, as the embed snippet names it.
+    #[param(required = true, value_type = String, pattern = "^[a-z0-9-]{1,64}$")]
     site: Option<String>,
     /// The origin of the page the widget runs on; the result is posted only to it.
+    #[param(required = true, value_type = String, pattern = "^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")]
     origin: Option<String>,
     /// The S256 hash of the widget's PKCE verifier (43 base64url characters).
+    #[param(required = true, value_type = String, pattern = "^[A-Za-z0-9_-]{43}$")]
     code_challenge: Option<String>,
     /// `S256` (the only method), or absent.
+    #[param(required = false, value_type = String, pattern = "^S256$")]
     code_challenge_method: Option<String>,
     /// When linking a provider to the signed-in account: the ticket of `POST /auth/oauth/link`.
     link: Option<String>,
@@ -239,6 +245,7 @@ async fn begin(
 /// What the provider sends back. Not `deny_unknown_fields`: providers add their own
 /// (`scope`, `authuser`, `session_state`…).
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     state: Option<String>,
     code: Option<String>,

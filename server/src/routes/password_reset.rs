@@ -33,10 +33,13 @@ pub(crate) fn create_link(
 /// Mails a reset link when the email has an account on the site.
 #[utoipa::path(
     tag = "auth",
+    // No bearer token: anyone may call it.
+    security(()),
     request_body = ForgotPasswordRequest,
     responses(
         (status = 202, description = "if the email has an account, a link is on its way (the same answer either way)"),
         (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
+        (status = 404, body = ErrorBody, description = "no such site"),
         (status = 422, body = ErrorBody, description = "return_to is not on an allowed origin, or the email is too long"),
         (status = 429, body = ErrorBody),
         (status = 503, body = ErrorBody, description = "this server sends no mail"),
@@ -98,11 +101,14 @@ async fn send_link(state: std::sync::Arc<AppState>, request: mail_links::LinkReq
 /// Sets a new password with the token from a reset link; every session of the account ends.
 #[utoipa::path(
     tag = "auth",
+    // No bearer token: anyone may call it.
+    security(()),
     request_body = ResetPasswordRequest,
     responses(
         (status = 204, description = "changed; sign in with the new password (and second factor)"),
         (status = 401, body = ErrorBody, description = "the link is expired, used, or not a link at all"),
         (status = 403, body = ErrorBody, description = "origin not allowed for the site"),
+        (status = 404, body = ErrorBody, description = "no such site"),
         (status = 422, body = ErrorBody, description = "the new password breaks a limit or is guessable"),
         (status = 429, body = ErrorBody),
     )

@@ -244,6 +244,7 @@ pub async fn unban(
         (status = 200, body = ReadMarker),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "no such room the caller may see"),
+        (status = 422, body = ErrorBody, description = "`seq` is not a seq (above 2^63 - 1)"),
     )
 )]
 #[put("/rooms/{id}/read")]
@@ -255,6 +256,11 @@ pub async fn mark_read(
     body: web::Json<ReadMarker>,
 ) -> Result<HttpResponse, ApiError> {
     let (room, seq) = (path.into_inner(), body.into_inner().seq);
+    // Seqs are int64 on the wire, as the document says; a larger number names no message and
+    // must not be quietly taken for the room's last one.
+    if i64::try_from(seq).is_err() {
+        return Err(ApiError::new(ErrorCode::ValidationFailed, "seq must be at most 2^63 - 1"));
+    }
     let actor = actor_of(&state, &caller, &req).await?;
     actor.see_or_404(&state, "mark_read", room).await?;
     let user = actor.user;

@@ -182,9 +182,17 @@ pub async fn start_support(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    body: web::Json<StartSupport>,
+    body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = body.into_inner().subject.unwrap_or_else(|| SUPPORT_ROOM_NAME.to_owned());
+    // Read as a value first: serde reads a struct from a JSON array too, and every field here is
+    // optional, so `[]` would pass for `{}`. The document promises an object.
+    let body = body.into_inner();
+    if !body.is_object() {
+        return Err(ApiError::new(ErrorCode::MalformedRequest, "the body must be a JSON object"));
+    }
+    let body: StartSupport = serde_json::from_value(body)
+        .map_err(|e| ApiError::new(ErrorCode::MalformedRequest, format!("the body is not valid: {e}")))?;
+    let name = body.subject.unwrap_or_else(|| SUPPORT_ROOM_NAME.to_owned());
     limits::check_room_name(&name)?;
     let actor = actor_of(&state, &caller, &req).await?;
     actor.require(&state, Action::StartSupport, None)?;

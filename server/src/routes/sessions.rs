@@ -21,8 +21,14 @@ fn refused(site: &palisade_protocol::SitePublicId) -> Result<HttpResponse, ApiEr
 }
 
 /// Trades the site's refresh cookie for a new access token and a new refresh cookie.
+///
+/// Authenticated by the site's refresh cookie (`__Host-palisade_refresh_<site>`), not a bearer
+/// token, from an Origin the site allows and with the `x-palisade-csrf: 1` header.
 #[utoipa::path(
     tag = "auth",
+    // The cookie's name depends on the site, which an OpenAPI security scheme cannot say; the
+    // description does.
+    security(()),
     request_body = SessionRequest,
     params(("x-palisade-csrf" = String, Header, description = "must be `1`")),
     responses(
@@ -73,8 +79,14 @@ pub async fn refresh(
 }
 
 /// Ends the session of the site's refresh cookie and deletes the cookie.
+///
+/// Authenticated by the site's refresh cookie (`__Host-palisade_refresh_<site>`), when there is
+/// one, from an Origin the site allows and with the `x-palisade-csrf: 1` header.
 #[utoipa::path(
     tag = "auth",
+    // Without a cookie there is nothing to end and it answers 204 all the same (signing out is
+    // idempotent), so no scheme is required.
+    security(()),
     request_body = SessionRequest,
     params(("x-palisade-csrf" = String, Header, description = "must be `1`")),
     responses(

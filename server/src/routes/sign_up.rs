@@ -104,6 +104,8 @@ pub(crate) fn link_mail(site_name: &str, link: &str, invited: bool) -> (String, 
 /// one, and on an invite-only site, which mails no link).
 #[utoipa::path(
     tag = "auth",
+    // No bearer token: anyone may call it.
+    security(()),
     request_body = RegisterRequest,
     responses(
         (status = 202, description = "a link is on its way to the email (the same answer whether or not it has an account)"),
@@ -187,11 +189,14 @@ async fn send_link(state: std::sync::Arc<AppState>, request: mail_links::LinkReq
 /// new person in.
 #[utoipa::path(
     tag = "auth",
+    // No bearer token: anyone may call it.
+    security(()),
     request_body = CompleteSignUpRequest,
     responses(
         (status = 201, body = TokenResponse, description = "created and signed in; sets the site's refresh cookie"),
         (status = 401, body = ErrorBody, description = "the link is expired, used, or not a link at all"),
         (status = 403, body = ErrorBody, description = "origin not allowed for the site, or a link someone asked for on a site that has since become invite-only"),
+        (status = 404, body = ErrorBody, description = "no such site"),
         (status = 422, body = ErrorBody, description = "a value breaks a limit, or the password is guessable"),
         (status = 429, body = ErrorBody),
         (status = 503, body = ErrorBody, description = "too many password hashes in progress"),

@@ -11,6 +11,8 @@ use crate::error::ApiError;
 /// The site's name and whether it takes sign-ups, so the widget offers only what works.
 #[utoipa::path(
     tag = "sites",
+    // No bearer token: anyone may call it.
+    security(()),
     params(("public_id" = SitePublicId, Path, description = "the site, as the embed snippet's data-site names it")),
     responses(
         (status = 200, body = SiteInfo),

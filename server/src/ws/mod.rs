@@ -18,7 +18,7 @@ use crate::origins;
 #[serde(deny_unknown_fields)]
 pub struct WsQuery {
     /// The site's public id; the page's Origin must be one the site allows.
-    #[param(value_type = String)]
+    #[param(value_type = String, pattern = "^[a-z0-9-]{1,64}$")]
     site: SitePublicId,
 }
 
@@ -26,6 +26,8 @@ pub struct WsQuery {
 /// tokens never travel in the URL.
 #[utoipa::path(
     tag = "realtime",
+    // No bearer token: anyone may call it.
+    security(()),
     params(WsQuery),
     responses(
         (status = 101, description = "switching to the WebSocket protocol (frames: see ClientFrame and ServerFrame)"),
