@@ -2,7 +2,9 @@
 //!
 //! - API (JSON, WebSocket upgrade, health): nothing may frame, embed or cache it.
 //! - Widget assets: the host page loads them from another site, so they must be loadable
-//!   cross-origin (CORP `cross-origin`), including by cross-origin-isolated hosts.
+//!   cross-origin (CORP `cross-origin`), including by cross-origin-isolated hosts. Opened
+//!   directly they are documents like any other: no framing, nothing allowed (a script or
+//!   stylesheet loaded by a page is governed by that page's CSP, not by its own).
 //! - HTML (the development page under `/widget/`): a strict CSP that allows only our own
 //!   scripts, WebAssembly compilation, and Trusted Types.
 
@@ -54,9 +56,16 @@ pub async fn add(
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::REFERRER_POLICY, "no-referrer");
     set(headers, HeaderName::from_static("permissions-policy"), PERMISSIONS);
-    // JSON is UTF-8 by definition (RFC 8259); saying so leaves no client or scanner guessing.
-    if headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == b"application/json") {
-        set(headers, header::CONTENT_TYPE, "application/json; charset=utf-8");
+    // Every text we serve is UTF-8 (JSON by definition, RFC 8259); saying so leaves no client
+    // or scanner guessing.
+    let with_charset = match headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes) {
+        Some(b"application/json") => Some("application/json; charset=utf-8"),
+        Some(b"text/javascript" | b"application/javascript") => Some("text/javascript; charset=utf-8"),
+        Some(b"text/css") => Some("text/css; charset=utf-8"),
+        _ => None,
+    };
+    if let Some(content_type) = with_charset {
+        set(headers, header::CONTENT_TYPE, content_type);
     }
     match kind {
         Kind::Api => {
@@ -68,6 +77,8 @@ pub async fn add(
             set(headers, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
         }
         Kind::WidgetAsset => {
+            set(headers, header::CONTENT_SECURITY_POLICY, API_CSP);
+            set(headers, header::X_FRAME_OPTIONS, "DENY");
             set(headers, HeaderName::from_static("cross-origin-resource-policy"), "cross-origin");
         }
         Kind::Html => {

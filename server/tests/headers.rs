@@ -54,6 +54,13 @@ async fn widget_assets_load_cross_origin_and_html_gets_a_strict_csp() {
     assert_everywhere(&asset);
     assert_eq!(header(&asset, "cross-origin-resource-policy"), "cross-origin", "host pages of other sites load it");
     assert_eq!(header(&asset, "cache-control"), "no-cache", "the loader keeps its name, so it is revalidated");
+    assert_eq!(header(&asset, "content-type"), "text/javascript; charset=utf-8");
+    // Opened directly, an asset is a document that may do nothing and be framed by nobody.
+    assert_eq!(
+        header(&asset, "content-security-policy"),
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    );
+    assert_eq!(header(&asset, "x-frame-options"), "DENY");
     let hashed = app.http.get(app.url("/widget/palisade-widget-0123456789abcdef.js")).send().await.unwrap();
     assert_eq!(hashed.status(), 200);
     assert_eq!(header(&hashed, "cache-control"), "public, max-age=31536000, immutable", "its name changes with it");
