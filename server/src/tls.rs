@@ -40,19 +40,41 @@ fn pem_error(path: &Path) -> impl FnOnce(rustls_pki_types::pem::Error) -> TlsErr
     move |e| TlsError::Pem { path: path.to_owned(), detail: e.to_string() }
 }
 
-/// Generates a self-signed certificate for localhost into `<data_dir>/tls` unless present.
+/// How long a generated development certificate is valid: under the year that browsers and
+/// Mozilla's TLS guidelines allow a certificate to live.
+const SELF_SIGNED_DAYS: i64 = 365;
+/// A generated certificate this old is replaced at start-up, well before it expires.
+const SELF_SIGNED_RENEW_AFTER: std::time::Duration = std::time::Duration::from_secs(300 * 24 * 60 * 60);
+
+/// Generates a self-signed certificate for localhost into `<data_dir>/tls` unless a pair is
+/// there and the certificate is younger than [`SELF_SIGNED_RENEW_AFTER`].
 fn ensure_self_signed(data_dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
     let dir = data_dir.join("tls");
     let (cert_path, key_path) = (dir.join("localhost.crt"), dir.join("localhost.key"));
-    if cert_path.exists() && key_path.exists() {
+    let young = |path: &Path| {
+        std::fs::metadata(path)
+            .and_then(|meta| meta.modified())
+            .is_ok_and(|written| written.elapsed().is_ok_and(|age| age < SELF_SIGNED_RENEW_AFTER))
+    };
+    if key_path.exists() && young(&cert_path) {
         return Ok((cert_path, key_path));
     }
     private_files::private_dir(&dir)?;
     let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
-    let certified = rcgen::generate_simple_self_signed(names)?;
-    private_files::write_private_file(&key_path, certified.key_pair.serialize_pem().as_bytes())?;
-    std::fs::write(&cert_path, certified.cert.pem())
-        .map_err(|source| TlsError::Read { path: cert_path.clone(), source })?;
+    let mut params = rcgen::CertificateParams::new(names)?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Palisade development certificate");
+    let now = time::OffsetDateTime::now_utc();
+    // An hour back, for clocks a little behind ours.
+    params.not_before = now - time::Duration::hours(1);
+    params.not_after = now + time::Duration::days(SELF_SIGNED_DAYS);
+    let key_pair = rcgen::KeyPair::generate()?;
+    let cert = params.self_signed(&key_pair)?;
+    // A pair being renewed: the key file is only ever created new, with its mode.
+    if key_path.exists() {
+        std::fs::remove_file(&key_path).map_err(|source| TlsError::Read { path: key_path.clone(), source })?;
+    }
+    private_files::write_private_file(&key_path, key_pair.serialize_pem().as_bytes())?;
+    std::fs::write(&cert_path, cert.pem()).map_err(|source| TlsError::Read { path: cert_path.clone(), source })?;
     tracing::warn!(cert = %cert_path.display(), "generated a self-signed development certificate for localhost");
     Ok((cert_path, key_path))
 }
@@ -129,6 +151,40 @@ mod tests {
 
     fn config(data_dir: &Path, tls: TlsConfig) -> Config {
         Config { data_dir: data_dir.to_owned(), tls, ..Config::default() }
+    }
+
+    /// The certificate's validity (the first two UTCTimes of its DER), as Unix seconds.
+    fn validity(cert: &Path) -> (i64, i64) {
+        let der = CertificateDer::from_pem_file(cert).unwrap();
+        let times: Vec<i64> = der
+            .windows(15)
+            .filter(|w| w[0] == 0x17 && w[1] == 13 && w[14] == b'Z')
+            .take(2)
+            .map(|w| {
+                let digits = std::str::from_utf8(&w[2..14]).unwrap();
+                let n = |at: usize| digits[at..at + 2].parse::<u8>().unwrap();
+                let month = time::Month::try_from(n(2)).unwrap();
+                let date = time::Date::from_calendar_date(2000 + i32::from(n(0)), month, n(4)).unwrap();
+                date.with_hms(n(6), n(8), n(10)).unwrap().assume_utc().unix_timestamp()
+            })
+            .collect();
+        (times[0], times[1])
+    }
+
+    #[test]
+    fn the_development_certificate_lives_under_a_year_and_is_renewed_before_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, _) = ensure_self_signed(dir.path()).unwrap();
+        let (not_before, not_after) = validity(&cert);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        assert!(not_before <= now && now < not_after);
+        assert!(not_after - not_before < 366 * 24 * 60 * 60, "Mozilla's guidelines: under 366 days");
+        let first = std::fs::read(&cert).unwrap();
+        assert_eq!(std::fs::read(ensure_self_signed(dir.path()).unwrap().0).unwrap(), first, "kept while young");
+
+        let old = std::time::SystemTime::now() - SELF_SIGNED_RENEW_AFTER;
+        std::fs::File::options().write(true).open(&cert).unwrap().set_modified(old).unwrap();
+        assert_ne!(std::fs::read(ensure_self_signed(dir.path()).unwrap().0).unwrap(), first, "renewed when old");
     }
 
     #[test]
