@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use palisade_server::config::TlsMode;
 use support::TestApp;
+use support::process::ServerProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -98,4 +99,52 @@ async fn a_client_that_sends_its_request_head_slowly_is_cut_off() {
     assert!(ended >= Duration::from_secs(9) && ended < Duration::from_secs(20), "cut off after {ended:?}");
     // Meanwhile everyone else was served.
     assert!(app.is_healthy().await);
+}
+
+/// A new certificate and key for localhost, as PEM.
+fn certificate_pair() -> (String, String) {
+    let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    (pair.cert.pem(), pair.key_pair.serialize_pem())
+}
+
+/// The certificate the server presents to a new connection, as DER.
+async fn presented(app: &TestApp) -> Vec<u8> {
+    let client = reqwest::Client::builder().danger_accept_invalid_certs(true).tls_info(true).build().unwrap();
+    let answer = client.get(app.url("/healthz")).send().await.unwrap();
+    answer.extensions().get::<reqwest::tls::TlsInfo>().unwrap().peer_certificate().unwrap().to_vec()
+}
+
+fn der(pem: &str) -> Vec<u8> {
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn sighup_makes_the_running_server_present_the_renewed_certificate() {
+    let mut app = TestApp::spawn().await;
+    let files = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (files.path().join("chat.crt"), files.path().join("chat.key"));
+    let (first_cert, first_key) = certificate_pair();
+    std::fs::write(&cert_file, &first_cert).unwrap();
+    std::fs::write(&key_file, &first_key).unwrap();
+    let (cert_path, key_path) = (cert_file.to_str().unwrap(), key_file.to_str().unwrap());
+    let env =
+        [("PALISADE_TLS__MODE", "files"), ("PALISADE_TLS__CERT_FILE", cert_path), ("PALISADE_TLS__KEY_FILE", key_path)];
+    let logs = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_with(&mut app, logs.path(), "warn,palisade_server=info", &env).await;
+    assert!(app.base.starts_with("https://"));
+    assert_eq!(presented(&app).await, der(&first_cert));
+
+    // A renewal lands on disk; the running server keeps the old pair until it is told.
+    let (renewed_cert, renewed_key) = certificate_pair();
+    std::fs::write(&key_file, &renewed_key).unwrap();
+    std::fs::write(&cert_file, &renewed_cert).unwrap();
+    assert_eq!(presented(&app).await, der(&first_cert), "nothing changes before SIGHUP");
+    server.hang_up();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while presented(&app).await != der(&renewed_cert) {
+        assert!(Instant::now() < deadline, "SIGHUP did not bring in the renewed certificate: {}", server.tail());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(server.output().contains("reloaded the TLS certificate"));
 }

@@ -23,6 +23,12 @@ impl ServerProcess {
     /// `palisade_server::cli=info` or more); reads the bound address from that
     /// line and points `app`'s clients at it. Output goes to new files in `logs`.
     pub async fn start(app: &mut TestApp, logs: &Path, log_level: &str) -> Self {
+        Self::start_with(app, logs, log_level, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with more `PALISADE_*` variables, which win over the defaults
+    /// (`PALISADE_TLS__MODE=files`, say; the address is then `https`).
+    pub async fn start_with(app: &mut TestApp, logs: &Path, log_level: &str, env: &[(&str, &str)]) -> Self {
         let run = Uuid::new_v4().simple();
         let (stdout, stderr) = (logs.join(format!("{run}.stdout")), logs.join(format!("{run}.stderr")));
         // The limits are the server's business in other tests; these drive it hard on purpose.
@@ -52,6 +58,7 @@ impl ServerProcess {
             .env("PALISADE_API_BURST", limit)
             .env("PALISADE_LOG", log_level)
             .env("PALISADE_LOG_FORMAT", "json")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -59,9 +66,9 @@ impl ServerProcess {
             .unwrap();
         let mut server = Self { child, stdout, stderr };
         let deadline = Instant::now() + Duration::from_secs(30);
-        let addr = loop {
-            if let Some(addr) = listening_addr(&server.output()) {
-                break addr;
+        let (scheme, addr) = loop {
+            if let Some(found) = listening_addr(&server.output()) {
+                break found;
             }
             if let Some(status) = server.child.try_wait().unwrap() {
                 panic!("the server exited with {status}: {}", server.tail());
@@ -70,7 +77,7 @@ impl ServerProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         app.addr = addr;
-        app.base = format!("http://{addr}");
+        app.base = format!("{scheme}://{addr}");
         assert!(app.is_healthy().await, "the server said it listens but does not answer");
         server
     }
@@ -102,6 +109,12 @@ impl ServerProcess {
         }
     }
 
+    /// SIGHUP, as an operator (or certbot's deploy hook) asks for the certificate to be reread.
+    pub fn hang_up(&self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
+    }
+
     /// `kill -9`: no shutdown hook, no flush, no goodbye to the clients.
     pub fn kill_9(&mut self) {
         self.child.kill().unwrap();
@@ -117,9 +130,13 @@ impl Drop for ServerProcess {
     }
 }
 
-/// The address in the server's `listening on http://…` line, once it is there.
-fn listening_addr(log: &str) -> Option<SocketAddr> {
-    let rest = &log[log.find("listening on http://")? + "listening on http://".len()..];
+/// The scheme and address in the server's `listening on http(s)://…` line, once it is there.
+fn listening_addr(log: &str) -> Option<(&'static str, SocketAddr)> {
+    let start = log.find("listening on http")? + "listening on ".len();
+    let (scheme, rest) = match &log[start..] {
+        rest if rest.starts_with("https://") => ("https", &rest["https://".len()..]),
+        rest => ("http", rest.strip_prefix("http://")?),
+    };
     let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':')).unwrap_or(rest.len());
-    rest[..end].parse().ok()
+    Some((scheme, rest[..end].parse().ok()?))
 }
