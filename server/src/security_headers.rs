@@ -5,8 +5,9 @@
 //!   cross-origin (CORP `cross-origin`), including by cross-origin-isolated hosts. Opened
 //!   directly they are documents like any other: no framing, nothing allowed (a script or
 //!   stylesheet loaded by a page is governed by that page's CSP, not by its own).
-//! - HTML (the development page under `/widget/`): a strict CSP that allows only our own
-//!   scripts, WebAssembly compilation, and Trusted Types.
+//! - HTML: a strict CSP that allows only our own scripts and styles, with Trusted Types;
+//!   WebAssembly compilation only for the development page under `/widget/`, which runs the
+//!   widget (the sign-in popup's pages run one small script and no WebAssembly).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -17,23 +18,30 @@ const HSTS: &str = "max-age=63072000; includeSubDomains; preload";
 const PERMISSIONS: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), \
                            microphone=(), payment=(), usb=(), interest-cohort=()";
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-const HTML_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-                        img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
-                        frame-ancestors 'none'; object-src 'none'; require-trusted-types-for 'script'; \
-                        trusted-types 'none'";
+const WIDGET_PAGE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+                               img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+                               frame-ancestors 'none'; object-src 'none'; require-trusted-types-for 'script'; \
+                               trusted-types 'none'";
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                        base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'; \
+                        require-trusted-types-for 'script'; trusted-types 'none'";
 
 /// What a route serves, for choosing its headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Api,
     WidgetAsset,
-    Html,
+    /// The development page that mounts the widget.
+    WidgetPage,
+    /// Any other HTML: the sign-in popup's pages.
+    Page,
 }
 
 fn kind(path: &str, content_type: Option<&HeaderValue>) -> Kind {
     let html = content_type.and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     match (path.starts_with("/widget/"), html) {
-        (_, true) => Kind::Html,
+        (true, true) => Kind::WidgetPage,
+        (false, true) => Kind::Page,
         (true, false) => Kind::WidgetAsset,
         (false, false) => Kind::Api,
     }
@@ -81,8 +89,9 @@ pub async fn add(
             set(headers, header::X_FRAME_OPTIONS, "DENY");
             set(headers, HeaderName::from_static("cross-origin-resource-policy"), "cross-origin");
         }
-        Kind::Html => {
-            set(headers, header::CONTENT_SECURITY_POLICY, HTML_CSP);
+        Kind::WidgetPage | Kind::Page => {
+            let csp = if kind == Kind::WidgetPage { WIDGET_PAGE_CSP } else { PAGE_CSP };
+            set(headers, header::CONTENT_SECURITY_POLICY, csp);
             set(headers, header::X_FRAME_OPTIONS, "DENY");
             set(headers, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
             set(headers, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
@@ -108,7 +117,8 @@ mod tests {
         let js = HeaderValue::from_static("text/javascript");
         let json = HeaderValue::from_static("application/json");
         assert_eq!(kind("/widget/palisade.js", Some(&js)), Kind::WidgetAsset);
-        assert_eq!(kind("/widget/index.html", Some(&html)), Kind::Html);
+        assert_eq!(kind("/widget/index.html", Some(&html)), Kind::WidgetPage);
+        assert_eq!(kind("/api/v1/auth/oauth/github/callback", Some(&html)), Kind::Page);
         assert_eq!(kind("/api/v1/rooms", Some(&json)), Kind::Api);
         assert_eq!(kind("/healthz", None), Kind::Api);
         assert_eq!(kind("/widgetx", None), Kind::Api);

@@ -156,7 +156,8 @@ async fn finish_popup(popup: &Popup) -> (u16, Option<String>, Option<String>, St
     let headers = page.headers().clone();
     let body = page.text().await.unwrap();
     let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(!csp.contains("unsafe-inline") && csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline") && csp.contains("script-src 'self';"), "{csp}");
+    assert!(!csp.contains("wasm-unsafe-eval"), "no WebAssembly runs in the popup: {csp}");
     assert_eq!(headers["cross-origin-opener-policy"], "unsafe-none", "the popup must keep its opener");
     assert!(!body.contains("<script>"), "no inline script: {body}");
     assert!(body.contains("src=\"/api/v1/auth/oauth/popup.js\""), "{body}");
