@@ -122,6 +122,17 @@ pub struct SiteQuery {
     site: SitePublicId,
 }
 
+/// What a popup page needs of its request: who asks (within the auth rate limit) and the query,
+/// whose fields are all optional so that a missing or bad one still gets a readable page.
+fn popup_request<Q: serde::de::DeserializeOwned + Default>(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<(Client, Q), ApiError> {
+    state.auth_limiter.check(req)?;
+    let query = web::Query::<Q>::from_query(req.query_string()).map(web::Query::into_inner).unwrap_or_default();
+    Ok((Client::of(req), query))
+}
+
 /// The popup's query. Optional here, whatever the document says, so that a missing or bad
 /// field still gets a readable page in the popup rather than the extractor's JSON error.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -159,12 +170,10 @@ pub struct StartQuery {
 #[get("/auth/oauth/{provider}/start")]
 pub async fn start(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let provider_id = path.into_inner();
-    let client = Client::of(&req);
-    if let Err(error) = state.auth_limiter.check(&req) {
-        return actix_web::ResponseError::error_response(&error);
-    }
-    let query =
-        web::Query::<StartQuery>::from_query(req.query_string()).map(web::Query::into_inner).unwrap_or_default();
+    let (client, query) = match popup_request::<StartQuery>(&state, &req) {
+        Ok(request) => request,
+        Err(refused) => return actix_web::ResponseError::error_response(&refused),
+    };
     match begin(&state, &provider_id, query).await {
         Ok((location, binding)) => {
             let mut response = HttpResponse::SeeOther();
@@ -271,12 +280,10 @@ pub struct CallbackQuery {
 #[get("/auth/oauth/{provider}/callback")]
 pub async fn callback(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let provider_id = path.into_inner();
-    let client = Client::of(&req);
-    if let Err(error) = state.auth_limiter.check(&req) {
-        return actix_web::ResponseError::error_response(&error);
-    }
-    let query =
-        web::Query::<CallbackQuery>::from_query(req.query_string()).map(web::Query::into_inner).unwrap_or_default();
+    let (client, query) = match popup_request::<CallbackQuery>(&state, &req) {
+        Ok(request) => request,
+        Err(refused) => return actix_web::ResponseError::error_response(&refused),
+    };
     let state_invalid = || {
         Failed::new(
             StatusCode::BAD_REQUEST,
