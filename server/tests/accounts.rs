@@ -22,14 +22,7 @@ struct Signed {
 }
 
 fn refresh_cookie_of(response: &reqwest::Response) -> String {
-    let set = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with(COOKIE))
-        .expect("no refresh cookie set");
-    set.split(';').next().unwrap().split_once('=').unwrap().1.to_owned()
+    support::set_cookie_value(response, COOKIE).expect("no refresh cookie set")
 }
 
 async fn signed(response: reqwest::Response) -> Signed {

@@ -314,14 +314,7 @@ struct Signed {
 async fn signed(response: reqwest::Response, what: &str) -> Signed {
     let status = response.status();
     assert!(status.is_success(), "{what}: {status} {}", response.text().await.unwrap());
-    let refresh = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with(COOKIE))
-        .unwrap_or_else(|| panic!("{what}: no refresh cookie"));
-    let refresh = refresh.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    let refresh = support::set_cookie_value(&response, COOKIE).unwrap_or_else(|| panic!("{what}: no refresh cookie"));
     let access = response.json::<TokenResponse>().await.unwrap().access_token;
     Signed { access, refresh }
 }

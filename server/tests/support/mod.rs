@@ -24,6 +24,15 @@ pub const OTHER_SITE: &str = "globex";
 pub const OTHER_ORIGIN: &str = "https://globex.example";
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The value of the cookie named `cookie` that `response` sets, if it sets one.
+pub fn set_cookie_value(response: &reqwest::Response, cookie: &str) -> Option<String> {
+    let prefix = format!("{cookie}=");
+    response.headers().get_all("set-cookie").iter().find_map(|value| {
+        let set = value.to_str().ok()?.strip_prefix(prefix.as_str())?;
+        Some(set.split(';').next().unwrap_or_default().to_owned())
+    })
+}
+
 pub fn origin_of(site: &str) -> &'static str {
     if site == OTHER_SITE { OTHER_ORIGIN } else { ORIGIN }
 }
