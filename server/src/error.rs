@@ -13,11 +13,18 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to send in `Retry-After` (for `RateLimited` and `ServerBusy`; default 1).
     pub retry_after: Option<u64>,
+    /// The limit a `RateLimited` answer was over, for its `RateLimit` fields.
+    pub policy: Option<crate::rate_limit::Policy>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after: None }
+        Self { code, message: message.into(), retry_after: None, policy: None }
+    }
+
+    /// Names the limit a 429 was over.
+    pub fn with_policy(self, policy: crate::rate_limit::Policy) -> Self {
+        Self { policy: Some(policy), ..self }
     }
 
     /// 429 with the number of seconds after which trying again can succeed.
@@ -72,7 +79,15 @@ impl ResponseError for ApiError {
                 response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
             ErrorCode::ServerBusy | ErrorCode::RateLimited => {
-                response.insert_header((header::RETRY_AFTER, self.retry_after.unwrap_or(1).to_string()));
+                let wait = self.retry_after.unwrap_or(1);
+                response.insert_header((header::RETRY_AFTER, wait.to_string()));
+                // draft-ietf-httpapi-ratelimit-headers: which limit, its quota a minute, and that
+                // none of it is left for `wait` seconds.
+                if let Some(policy) = self.policy {
+                    let (name, quota) = (policy.name, policy.per_minute);
+                    response.insert_header(("RateLimit-Policy", format!("\"{name}\";q={quota};w=60")));
+                    response.insert_header(("RateLimit", format!("\"{name}\";r=0;t={wait}")));
+                }
             }
             _ => {}
         }

@@ -71,7 +71,7 @@ async fn caller(req: &HttpRequest) -> Result<(Caller, bool), ApiError> {
     state
         .api_limiter
         .check_key(&claims.sub)
-        .map_err(|wait| ApiError::rate_limited("too many requests from your account; wait and try again", wait))?;
+        .map_err(|refused| refused.error("too many requests from your account; wait and try again"))?;
     if let Some(session) = crate::sessions::live(state, &claims).await? {
         Ok((Caller(claims), session.mfa_pending))
     } else {

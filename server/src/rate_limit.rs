@@ -16,13 +16,35 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
+/// A limit as the `RateLimit-Policy` header names it: `per_minute` requests a minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// What the limit guards (`auth`, `ws_connect`, `message`, `api`): the policy's name, and
+    /// the class in the metrics and the log.
+    pub name: &'static str,
+    pub per_minute: u32,
+}
+
+/// A request over its limit: the policy and how long (whole seconds, at least 1) to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub policy: Policy,
+    pub wait: u64,
+}
+
+impl Refused {
+    /// The 429 answer, with `Retry-After` and the `RateLimit` fields.
+    pub fn error(self, message: &str) -> ApiError {
+        ApiError::rate_limited(message, self.wait).with_policy(self.policy)
+    }
+}
+
 /// A GCRA allowance per key.
 #[derive(Debug)]
 pub struct KeyedLimiter<K: Hash + Eq + Clone> {
     limiter: DefaultKeyedRateLimiter<K>,
     clock: DefaultClock,
-    /// What the limit guards, for the metrics and the log (`auth`, `ws_connect`, `message`, `api`).
-    class: &'static str,
+    policy: Policy,
     metrics: Arc<Metrics>,
 }
 
@@ -30,15 +52,16 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// `per_minute` a minute on average, up to `burst` at once.
     pub fn new(class: &'static str, per_minute: NonZeroU32, burst: NonZeroU32, metrics: Arc<Metrics>) -> Self {
         let quota = Quota::per_minute(per_minute).allow_burst(burst);
-        Self { limiter: RateLimiter::keyed(quota), clock: DefaultClock::default(), class, metrics }
+        let policy = Policy { name: class, per_minute: per_minute.get() };
+        Self { limiter: RateLimiter::keyed(quota), clock: DefaultClock::default(), policy, metrics }
     }
 
-    /// Counts one for `key`, or says (in whole seconds, at least 1) how long to wait.
-    pub fn check_key(&self, key: &K) -> Result<(), u64> {
+    /// Counts one for `key`, or says how long to wait.
+    pub fn check_key(&self, key: &K) -> Result<(), Refused> {
         self.limiter.check_key(key).map_err(|not_until| {
-            self.metrics.rate_limited(self.class);
-            tracing::info!(event = "rate_limited", route_class = self.class, "over a rate limit");
-            ceil_secs(not_until.wait_time_from(self.clock.now())).max(1)
+            self.metrics.rate_limited(self.policy.name);
+            tracing::info!(event = "rate_limited", route_class = self.policy.name, "over a rate limit");
+            Refused { policy: self.policy, wait: ceil_secs(not_until.wait_time_from(self.clock.now())).max(1) }
         })
     }
 
@@ -64,7 +87,7 @@ impl IpLimiter {
         let Some(ip) = crate::client_ip::of(req).map(subscriber) else { return Ok(()) };
         self.0
             .check_key(&ip)
-            .map_err(|wait| ApiError::rate_limited("too many requests from your network; wait and try again", wait))
+            .map_err(|refused| refused.error("too many requests from your network; wait and try again"))
     }
 }
 
@@ -103,6 +126,7 @@ mod tests {
         }
         let refused = limiter.check(&req).unwrap_err();
         assert_eq!(refused.retry_after, Some(10), "one request per 10 s at 6 a minute");
+        assert_eq!(refused.policy, Some(Policy { name: "auth", per_minute: 6 }));
         let other = TestRequest::default().peer_addr("192.0.2.8:5000".parse().unwrap()).to_http_request();
         limiter.check(&other).unwrap();
     }

@@ -128,7 +128,7 @@ pub async fn edit(
     state
         .send_limiter
         .check_key(&actor.user)
-        .map_err(|wait| ApiError::rate_limited("editing too fast; wait and try again", wait))?;
+        .map_err(|refused| refused.error("editing too fast; wait and try again"))?;
     let message = visible_message(&state, &actor, "edit_message", room, id).await?;
     if message.author != actor.user {
         actor.refused(&state, "edit_message", Some(room), "not the author");

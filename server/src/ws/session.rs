@@ -545,8 +545,9 @@ impl Connection {
             return self.reply(refuse(ErrorCode::ValidationFailed, limit.to_string())).await;
         }
         // Per account, so several sockets of one person share one allowance.
-        if let Err(wait) = self.state.send_limiter.check_key(&self.user.id) {
-            return self.reply(refuse(ErrorCode::RateLimited, format!("sending too fast; retry in {wait} s"))).await;
+        if let Err(refused) = self.state.send_limiter.check_key(&self.user.id) {
+            let message = format!("sending too fast; retry in {} s", refused.wait);
+            return self.reply(refuse(ErrorCode::RateLimited, message)).await;
         }
         if !self.may_see("send_message", room).await? {
             return self.reply(refuse(ErrorCode::NotFound, "no such room".into())).await;
