@@ -43,6 +43,8 @@ pub struct AppState {
     pub audit: Audit,
     pub metrics: Arc<Metrics>,
     pub auth_limiter: IpLimiter,
+    /// CSP violation reports per address: anyone may send them.
+    pub report_limiter: IpLimiter,
     pub connect_limiter: IpLimiter,
     pub socket_cap: Arc<SocketCap>,
     /// Counts refused Origins per network and flags a probe.
@@ -185,6 +187,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
     let audit = Audit::spawn(store.clone(), Arc::clone(&metrics));
     let sealer = Arc::new(Sealer::load(config, &store, audit.clone())?);
     let auth_limiter = IpLimiter::new("auth", config.auth_requests_per_minute, config.auth_burst, Arc::clone(&metrics));
+    let report_limiter = IpLimiter::new("csp_report", CSP_REPORTS_PER_MINUTE, CSP_REPORT_BURST, Arc::clone(&metrics));
     let connect_limiter =
         IpLimiter::new("ws_connect", config.ws_connects_per_minute, config.ws_connect_burst, Arc::clone(&metrics));
     let send_limiter =
@@ -206,6 +209,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         audit,
         metrics,
         auth_limiter,
+        report_limiter,
         connect_limiter,
         socket_cap,
         refusals,
@@ -219,15 +223,17 @@ fn state(config: &Config) -> Result<AppState, StartError> {
     })
 }
 
-fn cors(state: &AppState) -> Cors {
+fn cors(state: &AppState, own_origin: &str) -> Cors {
     // Only origins some site allows, each echoed exactly (never `*`), with `Vary: Origin`.
     // Credentials are allowed because the refresh cookie must reach /auth/refresh and
     // /auth/logout; those also demand the CSRF header, which only an approved preflight permits.
     let (origins, refusals, trusted) =
         (state.origins.clone(), Arc::clone(&state.refusals), state.trusted_proxies.clone());
+    // Our own pages (the sign-in popup) send CSP reports with our own origin.
+    let own = own_origin.to_owned();
     Cors::default()
         .allowed_origin_fn(move |origin, head| {
-            let allowed = origins.contains(origin.as_bytes());
+            let allowed = origins.contains(origin.as_bytes()) || origin.as_bytes() == own.as_bytes();
             if !allowed {
                 let ip = crate::client_ip::of_parts(head.peer_addr, &head.headers, &trusted);
                 let client = crate::audit::Client::of_parts(ip, &head.headers);
@@ -246,6 +252,11 @@ fn cors(state: &AppState) -> Cors {
         .expose_headers([header::RETRY_AFTER])
         .max_age(600)
 }
+
+/// A page breaking its CSP reports each violation, so a few a second is normal for a bug;
+/// beyond that the reports say nothing new.
+const CSP_REPORTS_PER_MINUTE: std::num::NonZeroU32 = std::num::NonZeroU32::new(60).unwrap();
+const CSP_REPORT_BURST: std::num::NonZeroU32 = std::num::NonZeroU32::new(20).unwrap();
 
 /// How often ended sessions, spent throttle counts, idle rate-limit entries and messages past
 /// their site's retention are dropped.
@@ -333,6 +344,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
         .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?;
     let widget_dir = config.widget_dir.clone();
+    let own_origin = crate::origins::of_url(&config.public_url).to_owned();
     if !widget_dir.join("palisade.js").exists() {
         tracing::warn!(dir = %widget_dir.display(), "no built widget here; /widget/ will answer 404 (run `cargo xtask demo`)");
     }
@@ -344,13 +356,15 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
             .app_data(state.clone())
             .app_data(document.clone())
             .app_data(extract::json_config())
+            // Raw bodies (CSP reports) are bounded like JSON ones.
+            .app_data(web::PayloadConfig::new(palisade_protocol::limits::REST_BODY_MAX_BYTES))
             .app_data(extract::query_config())
             .app_data(extract::path_config())
             .configure(configure_api)
             .split_for_parts();
         app.service(routes::widget::service(widget_dir.clone()))
             .default_service(web::to(routes::not_found))
-            .wrap(cors(&state))
+            .wrap(cors(&state, &own_origin))
             .wrap(actix_web::middleware::from_fn(security_headers::add))
             .wrap(actix_web::middleware::from_fn(metrics::observe))
     };
@@ -398,6 +412,7 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
             .service(routes::mfa::regenerate_codes)
             .service(routes::password_reset::forgot)
             .service(routes::password_reset::reset)
+            .service(routes::csp_report::report)
             .service(routes::sites::info)
             .service(routes::site_admin::settings)
             .service(routes::site_admin::change_settings)

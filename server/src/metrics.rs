@@ -65,6 +65,7 @@ pub struct Metrics {
     audit_dropped: Counter,
     rate_limited: Family<ClassLabels, Counter>,
     origins_refused: Family<CheckLabels, Counter>,
+    csp_violations: Counter,
     sealed_values: Family<KeyLabels, Gauge>,
     reencrypt_remaining: Gauge,
     reencrypted: Counter,
@@ -103,6 +104,12 @@ impl Default for Metrics {
             "Requests refused for their Origin, by the check that refused them",
             origins_refused.clone(),
         );
+        let csp_violations = Counter::default();
+        registry.register(
+            "csp_violations",
+            "Content-Security-Policy violations browsers reported on our pages",
+            csp_violations.clone(),
+        );
         let sealed_values = Family::<KeyLabels, Gauge>::default();
         registry.register("sealed_values", "Stored values sealed under each data key", sealed_values.clone());
         let reencrypt_remaining = Gauge::default();
@@ -123,6 +130,7 @@ impl Default for Metrics {
             audit_dropped,
             rate_limited,
             origins_refused,
+            csp_violations,
             sealed_values,
             reencrypt_remaining,
             reencrypted,
@@ -160,6 +168,10 @@ impl Metrics {
 
     pub fn origin_refused(&self, check: &'static str) {
         self.origins_refused.get_or_create(&CheckLabels { check }).inc();
+    }
+
+    pub fn csp_violation(&self) {
+        self.csp_violations.inc();
     }
 
     pub fn audit_dropped(&self) {

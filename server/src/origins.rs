@@ -37,6 +37,15 @@ pub fn validate(origin: &str) -> Result<(), String> {
     }
 }
 
+/// The origin (`scheme://host[:port]`) of an absolute URL such as `public_url`.
+pub fn of_url(url: &str) -> &str {
+    let host_start = url.find("://").map_or(0, |at| at + 3);
+    match url[host_start..].find('/') {
+        Some(path) => &url[..host_start + path],
+        None => url,
+    }
+}
+
 /// The union of every site's allowed origins, for the CORS layer, refreshed from storage.
 #[derive(Clone, Debug, Default)]
 pub struct OriginSet(Arc<RwLock<HashSet<String>>>);
@@ -100,6 +109,13 @@ mod tests {
         ] {
             assert!(validate(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_urls_origin_drops_its_path() {
+        assert_eq!(of_url("https://chat.example.com"), "https://chat.example.com");
+        assert_eq!(of_url("https://chat.example.com:8443/"), "https://chat.example.com:8443");
+        assert_eq!(of_url("https://example.com/chat/"), "https://example.com");
     }
 
     #[test]

@@ -21,10 +21,13 @@ const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'non
 const WIDGET_PAGE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
                                img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
                                frame-ancestors 'none'; object-src 'none'; require-trusted-types-for 'script'; \
-                               trusted-types 'none'";
+                               trusted-types 'none'; report-uri /api/v1/csp-report; report-to csp";
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                         base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'; \
-                        require-trusted-types-for 'script'; trusted-types 'none'";
+                        require-trusted-types-for 'script'; trusted-types 'none'; \
+                        report-uri /api/v1/csp-report; report-to csp";
+/// Where `report-to csp` sends reports (the Reporting API); `report-uri` for older browsers.
+const REPORTING_ENDPOINTS: &str = "csp=\"/api/v1/csp-report\"";
 
 /// What a route serves, for choosing its headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +95,7 @@ pub async fn add(
         Kind::WidgetPage | Kind::Page => {
             let csp = if kind == Kind::WidgetPage { WIDGET_PAGE_CSP } else { PAGE_CSP };
             set(headers, header::CONTENT_SECURITY_POLICY, csp);
+            set(headers, HeaderName::from_static("reporting-endpoints"), REPORTING_ENDPOINTS);
             set(headers, header::X_FRAME_OPTIONS, "DENY");
             set(headers, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
             set(headers, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");

@@ -81,6 +81,8 @@ async fn widget_assets_load_cross_origin_and_html_gets_a_strict_csp() {
         assert!(csp.contains(directive), "{directive} missing from {csp}");
     }
     assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"), "{csp}");
+    assert!(csp.contains("report-uri /api/v1/csp-report; report-to csp"), "violations are reported: {csp}");
+    assert_eq!(header(&page, "reporting-endpoints"), "csp=\"/api/v1/csp-report\"");
 }
 
 #[tokio::test]

@@ -249,3 +249,28 @@ async fn repeated_origin_refusals_from_one_network_are_flagged_once() {
         assert!(metrics.contains(&line), "{line} in\n{metrics}");
     }
 }
+
+#[tokio::test]
+async fn csp_violation_reports_from_our_pages_are_counted_and_nothing_else_is_taken() {
+    let app = TestApp::spawn_configured(|config| config.public_url = "https://chat.example".into()).await;
+    let post = |content_type: &'static str, body: String| {
+        app.http
+            .post(app.url("/api/v1/csp-report"))
+            // Our own popup page reports with our own origin, which no site lists.
+            .header("origin", "https://chat.example")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let legacy = json!({"csp-report": {"document-uri": "https://chat.example/api/v1/auth/oauth/x/callback",
+        "effective-directive": "script-src-elem", "blocked-uri": "inline"}});
+    assert_eq!(post("application/csp-report", legacy.to_string()).await.unwrap().status(), 204);
+    let listed = json!([{"type": "csp-violation", "age": 2, "body": {"effectiveDirective": "img-src",
+        "blockedURL": "https://evil.example/p.png", "documentURL": "https://chat.example/widget/index.html"}}]);
+    assert_eq!(post("application/reports+json", listed.to_string()).await.unwrap().status(), 204);
+
+    assert_eq!(post("application/csp-report", "{\"not\": \"a report\"}".into()).await.unwrap().status(), 422);
+    assert_eq!(post("text/plain", legacy.to_string()).await.unwrap().status(), 415);
+    assert_eq!(post("application/csp-report", "x".repeat(20_000)).await.unwrap().status(), 413);
+    metrics_until(&app, "two violations", |m| m.contains("palisade_csp_violations_total 2")).await;
+}

@@ -87,7 +87,7 @@ checks.positive_data_acceptance.enabled = false
 include-path-regex = '^/api/v1/rooms/\{(id|room)\}/'
 checks.ensure_resource_availability.enabled = false
 "#;
-/// A `before_call` hook that spells whole numbers in JSON bodies as integers: the document is
+/// The hooks: CSP reports serialized as the JSON they are, and a `before_call` hook that spells whole numbers in JSON bodies as integers: the document is
 /// OpenAPI 3.1, whose JSON Schema counts `2280.0` as an integer, so schemathesis sends integer
 /// fields that way too; serde (the server's JSON reader) takes an integer field only from an
 /// integer literal, and no client of this API writes one otherwise. Only the spelling changes:
@@ -104,6 +104,10 @@ def _integers_as_integers(value):
     if isinstance(value, dict):
         return {key: _integers_as_integers(item) for key, item in value.items()}
     return value
+
+
+# CSP violation reports (POST /csp-report) are JSON under the media types browsers send them as.
+schemathesis.serializer.alias(["application/csp-report", "application/reports+json"], "application/json")
 
 
 @schemathesis.hook

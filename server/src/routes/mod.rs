@@ -1,6 +1,7 @@
 //! HTTP routes, grouped by what they serve.
 
 pub mod auth;
+pub mod csp_report;
 pub mod health;
 pub mod messages;
 pub mod mfa;
