@@ -26,7 +26,10 @@ use crate::refusal_watch::{Refusal, RefusalWatch};
 use crate::sealing::{KeySetupError, Sealer};
 use crate::shutdown::{Shutdown, Stopper};
 use crate::socket_cap::SocketCap;
-use crate::{extract, https_redirect, metrics, openapi, private_files, routes, sealing, security_headers, tls, ws};
+use crate::{
+    connection_cap, extract, https_redirect, metrics, openapi, private_files, routes, sealing, security_headers, tls,
+    ws,
+};
 
 /// Everything request handlers share.
 #[derive(Debug)]
@@ -47,6 +50,8 @@ pub struct AppState {
     pub report_limiter: IpLimiter,
     pub connect_limiter: IpLimiter,
     pub socket_cap: Arc<SocketCap>,
+    /// Connections of any kind open at once per network.
+    pub connection_cap: Arc<SocketCap>,
     /// Counts refused Origins per network and flags a probe.
     pub refusals: Arc<RefusalWatch>,
     pub send_limiter: KeyedLimiter<palisade_protocol::UserId>,
@@ -192,7 +197,8 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         IpLimiter::new("ws_connect", config.ws_connects_per_minute, config.ws_connect_burst, Arc::clone(&metrics));
     let send_limiter =
         KeyedLimiter::new("message", config.messages_per_minute, config.message_burst, Arc::clone(&metrics));
-    let socket_cap = Arc::new(SocketCap::new(config.ws_sockets_per_address, Arc::clone(&metrics)));
+    let socket_cap = Arc::new(SocketCap::new("ws_open", config.ws_sockets_per_address, Arc::clone(&metrics)));
+    let connection_cap = Arc::new(SocketCap::new("connection", config.connections_per_address, Arc::clone(&metrics)));
     let api_limiter = KeyedLimiter::new("api", config.api_requests_per_minute, config.api_burst, Arc::clone(&metrics));
     let mailer = Mailer::new(config)?;
     let oauth = crate::oauth::Providers::from_config(config).map_err(StartError::Setup)?;
@@ -212,6 +218,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         report_limiter,
         connect_limiter,
         socket_cap,
+        connection_cap,
         refusals,
         send_limiter,
         api_limiter,
@@ -349,6 +356,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
         tracing::warn!(dir = %widget_dir.display(), "no built widget here; /widget/ will answer 404 (run `cargo xtask demo`)");
     }
     let document = web::Data::new(openapi::Document(api_document()?));
+    let (cap, trusted) = (Arc::clone(&state.connection_cap), state.trusted_proxies.clone());
     let factory = move || {
         let (app, _) = App::new()
             .into_utoipa_app()
@@ -365,12 +373,16 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
         app.service(routes::widget::service(widget_dir.clone()))
             .default_service(web::to(routes::not_found))
             .wrap(cors(&state, &own_origin))
+            .wrap(actix_web::middleware::from_fn(connection_cap::enforce))
             .wrap(actix_web::middleware::from_fn(security_headers::add))
             .wrap(actix_web::middleware::from_fn(metrics::observe))
     };
     // Signals are the binary's to handle (`cli::serve`), which closes WebSockets before the drain.
-    let server =
-        HttpServer::new(factory).client_request_timeout(Duration::from_secs(10)).shutdown_timeout(10).disable_signals();
+    let server = HttpServer::new(factory)
+        .on_connect(move |io, data| connection_cap::on_connect(&cap, &trusted, io, data))
+        .client_request_timeout(Duration::from_secs(10))
+        .shutdown_timeout(10)
+        .disable_signals();
     let (server, certificate) = match tls {
         Some((tls, certificate)) => (server.listen_rustls_0_23(listener, tls), Some(certificate)),
         None => (server.listen(listener), None),

@@ -107,6 +107,9 @@ pub struct Config {
     pub ws_connect_burst: std::num::NonZeroU32,
     /// WebSockets open at once per client address (IPv6: per /64).
     pub ws_sockets_per_address: usize,
+    /// Connections (of any kind) open at once per client address (IPv6: per /64); not counted
+    /// for trusted proxies, whose connections carry many clients.
+    pub connections_per_address: usize,
     /// Messages one account may send per minute, and at once (over: an `error` frame naming
     /// the message, which the client retries later).
     pub messages_per_minute: std::num::NonZeroU32,
@@ -161,6 +164,7 @@ impl Default for Config {
             ws_connects_per_minute: std::num::NonZeroU32::MIN.saturating_add(59),
             ws_connect_burst: std::num::NonZeroU32::MIN.saturating_add(19),
             ws_sockets_per_address: 256,
+            connections_per_address: 512,
             messages_per_minute: std::num::NonZeroU32::MIN.saturating_add(119),
             message_burst: std::num::NonZeroU32::MIN.saturating_add(29),
             ws_frames_per_minute: std::num::NonZeroU32::MIN.saturating_add(1199),

@@ -22,6 +22,11 @@ impl ApiError {
         Self { code, message: message.into(), retry_after: None, policy: None }
     }
 
+    /// Says how many seconds to wait (`Retry-After`).
+    pub fn with_retry_after(self, seconds: u64) -> Self {
+        Self { retry_after: Some(seconds.max(1)), ..self }
+    }
+
     /// Names the limit a 429 was over.
     pub fn with_policy(self, policy: crate::rate_limit::Policy) -> Self {
         Self { policy: Some(policy), ..self }

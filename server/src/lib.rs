@@ -6,6 +6,7 @@ mod authz;
 pub mod cli;
 mod client_ip;
 pub mod config;
+mod connection_cap;
 mod csrf;
 mod error;
 mod extract;

@@ -1,7 +1,7 @@
-//! A cap on the WebSockets open at once from one network (an IPv4 address, or an IPv6 /64, as
-//! the rate limits count them). Handshakes are rate-limited too, but a client that opens them
-//! slowly could still hold thousands of idle sockets, and with them memory and file
-//! descriptors every other visitor needs.
+//! A cap on what one network (an IPv4 address, or an IPv6 /64, as the rate limits count them)
+//! may hold open at once: WebSockets, and connections of any kind. Handshakes and requests are
+//! rate-limited too, but a client that opens them slowly could still hold thousands of idle
+//! sockets, and with them memory and file descriptors every other visitor needs.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -11,6 +11,8 @@ use crate::metrics::Metrics;
 
 #[derive(Debug)]
 pub struct SocketCap {
+    /// What is counted, for the metrics and the log (`ws_open`, `connection`).
+    class: &'static str,
     limit: usize,
     open: Mutex<HashMap<IpAddr, usize>>,
     metrics: Arc<Metrics>,
@@ -24,8 +26,8 @@ pub struct Slot {
 }
 
 impl SocketCap {
-    pub fn new(limit: usize, metrics: Arc<Metrics>) -> Self {
-        Self { limit, open: Mutex::default(), metrics }
+    pub fn new(class: &'static str, limit: usize, metrics: Arc<Metrics>) -> Self {
+        Self { class, limit, open: Mutex::default(), metrics }
     }
 
     /// A place for one more socket from `ip`'s network, or `None` when it has `limit` open.
@@ -35,12 +37,8 @@ impl SocketCap {
         let count = open.entry(network).or_default();
         if *count >= self.limit {
             drop(open);
-            self.metrics.rate_limited("ws_open");
-            tracing::info!(
-                event = "rate_limited",
-                route_class = "ws_open",
-                "too many open WebSockets from one network"
-            );
+            self.metrics.rate_limited(self.class);
+            tracing::info!(event = "rate_limited", route_class = self.class, "too much open at once from one network");
             return None;
         }
         *count += 1;
@@ -67,7 +65,7 @@ mod tests {
 
     #[test]
     fn a_network_gets_its_limit_and_a_closed_socket_gives_its_place_back() {
-        let cap = Arc::new(SocketCap::new(2, Arc::default()));
+        let cap = Arc::new(SocketCap::new("ws_open", 2, Arc::default()));
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         let first = cap.take(ip).unwrap();
         let _second = cap.take(ip).unwrap();

@@ -148,3 +148,65 @@ async fn sighup_makes_the_running_server_present_the_renewed_certificate() {
     }
     assert!(server.output().contains("reloaded the TLS certificate"));
 }
+
+/// Sends one keep-alive request on `tcp`, reads the whole response, and returns its head.
+async fn request_head(tcp: &mut TcpStream) -> String {
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let read = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut byte)).await.unwrap().unwrap();
+        assert_eq!(read, 1, "closed mid-head: {}", String::from_utf8_lossy(&head));
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let length = head
+        .lines()
+        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|n| n.trim().parse().unwrap()))
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    tcp.read_exact(&mut body).await.unwrap();
+    head
+}
+
+/// A connection from 127.0.0.2: an address of its own, apart from the test client's pool.
+async fn connect_from_elsewhere(app: &TestApp) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    socket.connect(app.addr).await.unwrap()
+}
+
+#[tokio::test]
+async fn open_connections_are_capped_per_address_and_a_closed_one_frees_its_place() {
+    let app = TestApp::spawn_configured(|config| config.connections_per_address = 2).await;
+    let mut first = connect_from_elsewhere(&app).await;
+    let mut second = connect_from_elsewhere(&app).await;
+    for connection in [&mut first, &mut second] {
+        let head = request_head(connection).await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+
+    let mut third = connect_from_elsewhere(&app).await;
+    let refused = request_head(&mut third).await;
+    assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
+    assert!(refused.to_ascii_lowercase().contains("connection: close"), "{refused}");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut rest)).await.unwrap();
+    assert!(closed.is_ok(), "the refused connection is closed");
+
+    // Another address is not affected; the two still work; when one goes, a new connection
+    // gets its place.
+    assert!(app.is_healthy().await);
+    let again = request_head(&mut first).await;
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+    drop(second);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut next = connect_from_elsewhere(&app).await;
+        if request_head(&mut next).await.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a closed connection never gave its place back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
