@@ -117,6 +117,7 @@ impl Server {
             .env("PALISADE_WS_CONNECTS_PER_MINUTE", "1000000")
             .env("PALISADE_WS_CONNECT_BURST", "100000")
             .env("PALISADE_WS_SOCKETS_PER_ADDRESS", "1000000")
+            .env("PALISADE_CONNECTIONS_PER_ADDRESS", "1000000")
             .env("PALISADE_API_REQUESTS_PER_MINUTE", "1000000")
             .env("PALISADE_API_BURST", "100000")
             .env("PALISADE_LOG", "warn");

@@ -176,6 +176,7 @@ fn server_env(config: &Path, data_dir: &Path, addr: SocketAddr, smtp_url: &str) 
         "WS_CONNECTS_PER_MINUTE",
         "WS_CONNECT_BURST",
         "WS_SOCKETS_PER_ADDRESS",
+        "CONNECTIONS_PER_ADDRESS",
         "MESSAGES_PER_MINUTE",
         "MESSAGE_BURST",
         "WS_FRAMES_PER_MINUTE",

@@ -66,6 +66,7 @@ pub fn test_config(db: &TestDatabase, data: &std::path::Path, tls: TlsMode) -> C
         ws_connects_per_minute: std::num::NonZeroU32::new(6000).unwrap(),
         ws_connect_burst: std::num::NonZeroU32::new(1000).unwrap(),
         ws_sockets_per_address: 10_000,
+        connections_per_address: 10_000,
         api_requests_per_minute: std::num::NonZeroU32::new(60000).unwrap(),
         api_burst: std::num::NonZeroU32::new(10000).unwrap(),
         messages_per_minute: std::num::NonZeroU32::new(60000).unwrap(),

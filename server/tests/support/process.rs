@@ -50,6 +50,7 @@ impl ServerProcess {
             .env("PALISADE_WS_CONNECTS_PER_MINUTE", limit)
             .env("PALISADE_WS_CONNECT_BURST", limit)
             .env("PALISADE_WS_SOCKETS_PER_ADDRESS", limit)
+            .env("PALISADE_CONNECTIONS_PER_ADDRESS", limit)
             .env("PALISADE_MESSAGES_PER_MINUTE", limit)
             .env("PALISADE_MESSAGE_BURST", limit)
             .env("PALISADE_WS_FRAMES_PER_MINUTE", limit)
