@@ -48,6 +48,9 @@ pub struct AppState {
     pub auth_limiter: IpLimiter,
     /// CSP violation reports per address: anyone may send them.
     pub report_limiter: IpLimiter,
+    /// What a signed-out widget reads about a site (its name, sign-up mode, providers) per
+    /// address: nothing to guess there, so not the sign-in budget, but not free either.
+    pub lookup_limiter: IpLimiter,
     pub connect_limiter: IpLimiter,
     pub socket_cap: Arc<SocketCap>,
     /// Connections of any kind open at once per network.
@@ -193,6 +196,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
     let sealer = Arc::new(Sealer::load(config, &store, audit.clone())?);
     let auth_limiter = IpLimiter::new("auth", config.auth_requests_per_minute, config.auth_burst, Arc::clone(&metrics));
     let report_limiter = IpLimiter::new("csp_report", CSP_REPORTS_PER_MINUTE, CSP_REPORT_BURST, Arc::clone(&metrics));
+    let lookup_limiter = IpLimiter::new("site_lookup", LOOKUPS_PER_MINUTE, LOOKUP_BURST, Arc::clone(&metrics));
     let connect_limiter =
         IpLimiter::new("ws_connect", config.ws_connects_per_minute, config.ws_connect_burst, Arc::clone(&metrics));
     let send_limiter =
@@ -216,6 +220,7 @@ fn state(config: &Config) -> Result<AppState, StartError> {
         metrics,
         auth_limiter,
         report_limiter,
+        lookup_limiter,
         connect_limiter,
         socket_cap,
         connection_cap,
@@ -264,6 +269,10 @@ fn cors(state: &AppState, own_origin: &str) -> Cors {
 /// beyond that the reports say nothing new.
 const CSP_REPORTS_PER_MINUTE: std::num::NonZeroU32 = std::num::NonZeroU32::new(60).unwrap();
 const CSP_REPORT_BURST: std::num::NonZeroU32 = std::num::NonZeroU32::new(20).unwrap();
+
+/// Each page view of a signed-out visitor makes two lookups; a shared NAT makes many.
+const LOOKUPS_PER_MINUTE: std::num::NonZeroU32 = std::num::NonZeroU32::new(120).unwrap();
+const LOOKUP_BURST: std::num::NonZeroU32 = std::num::NonZeroU32::new(60).unwrap();
 
 /// How often ended sessions, spent throttle counts, idle rate-limit entries and messages past
 /// their site's retention are dropped.

@@ -111,7 +111,7 @@ pub async fn providers(
     req: HttpRequest,
     query: web::Query<SiteQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth_limiter.check(&req)?;
+    state.lookup_limiter.check(&req)?;
     let site = site_for(&state, &req, &query.into_inner().site).await?;
     Ok(HttpResponse::Ok().json(OAuthProviders { providers: state.oauth.buttons(&site.public_id) }))
 }

@@ -27,8 +27,7 @@ pub async fn info(
     req: HttpRequest,
     path: web::Path<SitePublicId>,
 ) -> Result<HttpResponse, ApiError> {
-    // Unauthenticated, so it shares the budget of the other requests anyone may make.
-    state.auth_limiter.check(&req)?;
+    state.lookup_limiter.check(&req)?;
     let site = site_for(&state, &req, &path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(SiteInfo { name: site.name, sign_up: site.sign_up }))
 }
