@@ -7,9 +7,11 @@
 
 mod browser;
 mod host_page;
+mod oauth_provider;
 mod relay;
 
 pub use browser::{Browser, BrowserError, Driver, testid};
+pub use oauth_provider::{MockProvider, PROVIDER_ID, PROVIDER_LABEL};
 pub use palisade_smtp_sink::{Mail, SmtpSink};
 use relay::Relay;
 
@@ -108,10 +110,14 @@ impl Stack {
         let db = TestDatabase::create();
         let data = tempfile::tempdir()?;
         let mail = SmtpSink::start().await?;
+        // Bound before the server starts, so the server's public URL can be the origin the
+        // browser really uses: OAuth redirect URIs are built from it and compared exactly.
+        let relay_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let chat_origin = format!("https://localhost:{}", relay_listener.local_addr()?.port());
         let mut config = palisade_server::Config {
             listen: "127.0.0.1:0".into(),
             metrics_listen: String::new(),
-            public_url: "https://localhost".into(),
+            public_url: chat_origin.clone(),
             data_dir: data.path().to_owned(),
             database_url: Some(Secret::new(db.url())),
             widget_dir,
@@ -131,8 +137,7 @@ impl Stack {
         let running = palisade_server::start(&config)?;
         // The browser accepts the self-signed certificate whatever the port (see
         // `Driver::browser`), so TLS goes through the relay untouched.
-        let relay = Relay::start(running.addr).await?;
-        let chat_origin = format!("https://localhost:{}", relay.addr().port());
+        let relay = Relay::start(relay_listener, running.addr)?;
         tokio::spawn(running.run());
         let page = host_page::serve(host, repo_root().join("widget-app").join("demo"), chat_origin.clone(), integrity)?;
         tokio::spawn(page);

@@ -75,10 +75,8 @@ async fn forward(mut browser: TcpStream, target: SocketAddr, mut cut: watch::Rec
 }
 
 impl Relay {
-    /// Starts relaying from `127.0.0.1:<a free port>` to `target`. Must be called within a
-    /// Tokio runtime.
-    pub async fn start(target: SocketAddr) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// Starts relaying from `listener` to `target`. Must be called within a Tokio runtime.
+    pub fn start(listener: TcpListener, target: SocketAddr) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
             refuse_until: None,
@@ -87,10 +85,6 @@ impl Relay {
         }));
         let accepting = tokio::spawn(accept(listener, target, Arc::clone(&state)));
         Ok(Self { addr, state, accepting })
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// Drops every connection open through the relay, and for `hold` resets every new one as

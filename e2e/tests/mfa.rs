@@ -8,28 +8,19 @@
 
 mod common;
 
-use common::{PASSWORD, assert_no_csp_violations, connected, enabled, open_widget, present, register, submit_sign_up};
-use palisade_auth::totp::{STEP_SECS, TotpSecret};
+use common::{
+    PASSWORD, assert_no_csp_violations, code, connected, enabled, open_widget, present, register, step_now,
+    submit_sign_up, totp_secret,
+};
 use palisade_e2e::{Driver, Stack, testid};
 use palisade_protocol::roles::Role;
 use serde_json::json;
 
-/// The key as the widget shows it.
-fn totp_secret(base32: &str) -> TotpSecret {
-    TotpSecret::from_base32(base32).expect("a 160-bit key in base32")
-}
-
-fn step_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / STEP_SECS
-}
-
-fn code(secret: &TotpSecret, step: u64) -> String {
-    format!("{:06}", secret.code_at(step))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_authenticator_set_up_in_the_widget_guards_the_next_sign_in() {
-    let stack = Stack::start().await.unwrap();
+    // Four sign-ins, wrong codes and passwords within seconds: more than the default sign-in
+    // budget per address (a burst of 10) allows, and no rate limit is under test here.
+    let stack = Stack::start_with(|config| config.auth_burst = std::num::NonZeroU32::new(100).unwrap()).await.unwrap();
     let driver = Driver::start().unwrap();
     let fay = driver.browser("fay").await.unwrap();
 

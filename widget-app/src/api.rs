@@ -1,4 +1,4 @@
-//! REST calls to the chat server. Requests are cross-origin from the host page. Only the five
+//! REST calls to the chat server. Requests are cross-origin from the host page. Only the six
 //! calls that start, renew or end a session carry cookies (the server's HttpOnly refresh cookie,
 //! which this code never reads); everything else is authenticated by the bearer token alone,
 //! sent only in a header.
@@ -13,6 +13,7 @@ use palisade_protocol::messages::{Author, EditMessage, HistoryPage, MessageView}
 use palisade_protocol::mfa::{
     MfaChallenge, MfaStatus, MfaVerifyRequest, ReauthRequest, RecoveryCodes, TotpConfirmRequest, TotpEnrollment,
 };
+use palisade_protocol::oauth::{OAuthExchangeRequest, OAuthProviders};
 use palisade_protocol::rooms::{ReadMarker, RoomList, RoomSummary, StartSupport};
 use palisade_protocol::sites::SiteInfo;
 use palisade_protocol::{ErrorBody, ErrorCode, MessageId, RoomId, SessionId};
@@ -109,7 +110,8 @@ pub async fn complete_sign_up(
     read(request.send().await).await
 }
 
-/// What a right password leads to: a session, or (202) the second-factor step.
+/// What a right password (or a provider's sign-in) leads to: a session, or (202) the
+/// second-factor step.
 #[derive(Debug)]
 pub enum SignIn {
     Done(TokenResponse),
@@ -122,7 +124,28 @@ pub async fn login(config: &Config, email: String, password: String) -> Result<S
     let body = LoginRequest { site: config.site().clone(), email, password };
     let request =
         with_cookie(Request::post(&config.api_url("/auth/login"))).json(&body).map_err(|_| ApiError::Decode)?;
-    let response = ok(request.send().await).await?;
+    read_sign_in(request.send().await).await
+}
+
+/// The sign-in buttons the site offers; none is an empty list.
+pub async fn oauth_providers(config: &Config) -> Result<OAuthProviders, ApiError> {
+    let path = format!("/auth/oauth/providers?site={}", config.site());
+    read(base(Request::get(&config.api_url(&path)), RequestCredentials::Omit).send().await).await
+}
+
+/// Redeems the one-time code a provider's popup posted, with the PKCE verifier whose challenge
+/// opened it; answered like [`login`].
+pub async fn oauth_exchange(config: &Config, code: String, code_verifier: String) -> Result<SignIn, ApiError> {
+    let body = OAuthExchangeRequest { site: config.site().clone(), code, code_verifier };
+    let request = with_cookie(Request::post(&config.api_url("/auth/oauth/exchange")))
+        .json(&body)
+        .map_err(|_| ApiError::Decode)?;
+    read_sign_in(request.send().await).await
+}
+
+/// A session (200, sets the refresh cookie), or the second-factor step (202).
+async fn read_sign_in(sent: Result<Response, gloo_net::Error>) -> Result<SignIn, ApiError> {
+    let response = ok(sent).await?;
     if response.status() == 202 {
         response.json().await.map(SignIn::Mfa).map_err(|_| ApiError::Decode)
     } else {

@@ -45,6 +45,24 @@ impl Config {
         format!("{}/api/v1{path}", self.server)
     }
 
+    /// The chat server's origin as configured (`scheme://host[:port]`).
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Where the sign-in popup of `provider` starts: the page's origin is where the result
+    /// will be posted, the challenge is the S256 hash of the verifier kept here.
+    pub fn oauth_start_url(&self, provider: &str, page_origin: &str, challenge: &str) -> String {
+        format!(
+            "{}/api/v1/auth/oauth/{}/start?site={}&origin={}&code_challenge={}&code_challenge_method=S256",
+            self.server,
+            encode(provider),
+            self.site,
+            encode(page_origin),
+            encode(challenge)
+        )
+    }
+
     pub fn ws_url(&self) -> String {
         // The site id alphabet (a-z, 0-9, '-') needs no percent-encoding.
         let origin = match self.server.split_once("://") {
@@ -70,9 +88,34 @@ fn normalise_origin(raw: &str) -> Option<String> {
     clean.then(|| format!("{scheme}://{authority}"))
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters, so a value can sit in a
+/// path segment or a query and never change the URL's structure.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_oauth_start_url_encodes_what_it_is_given() {
+        let config = Config::new("demo", "https://chat.example").unwrap();
+        assert_eq!(
+            config.oauth_start_url("git hub/x", "http://localhost:8080", "abc-_DEF"),
+            "https://chat.example/api/v1/auth/oauth/git%20hub%2Fx/start?site=demo\
+             &origin=http%3A%2F%2Flocalhost%3A8080&code_challenge=abc-_DEF&code_challenge_method=S256"
+        );
+        assert_eq!(encode("a&b=c?#é"), "a%26b%3Dc%3F%23%C3%A9");
+    }
 
     #[test]
     fn urls_derive_from_the_origin() {

@@ -32,6 +32,25 @@ pub fn for_code(code: ErrorCode, server_message: &str, retry_after: Option<u64>)
     fixed.to_owned()
 }
 
+/// Why a provider's popup said the sign-in failed (the `reason` it posts, which the server also
+/// writes to the audit trail); `label` is the provider's name.
+pub fn for_provider_refusal(reason: &str, label: &str) -> String {
+    match reason {
+        "consent_denied" => format!("Signing in with {label} was cancelled. Nothing was changed."),
+        "sign_up_closed" => {
+            format!("This site takes new accounts by invitation only, and your {label} account has none here yet.")
+        }
+        "account_disabled" => "This account is disabled; contact the site's staff.".to_owned(),
+        "provider_unreachable" | "provider_metadata" | "provider_error" => {
+            format!("{label} could not be reached. Please try again in a moment.")
+        }
+        "state_expired" | "browser_mismatch" | "provider_mismatch" => {
+            "This sign-in expired or was not started here. Please try again.".to_owned()
+        }
+        _ => format!("Signing in with {label} did not work. Please try again."),
+    }
+}
+
 pub fn for_limit(err: &LimitError) -> String {
     match err {
         LimitError::Empty { field } => format!("{} is required.", label(field)),
@@ -72,6 +91,16 @@ mod tests {
         assert_eq!(for_code(ErrorCode::NotFound, "no such room", None), "no such room");
         assert!(for_code(ErrorCode::Internal, "", None).contains("Something went wrong"));
         assert!(for_code(ErrorCode::MfaEnrolmentRequired, "", None).contains("two-factor authentication"));
+    }
+
+    #[test]
+    fn provider_refusals_name_the_provider() {
+        assert_eq!(
+            for_provider_refusal("consent_denied", "GitHub"),
+            "Signing in with GitHub was cancelled. Nothing was changed."
+        );
+        assert!(for_provider_refusal("sign_up_closed", "GitHub").contains("invitation only"));
+        assert_eq!(for_provider_refusal("<b>new</b>", "X"), "Signing in with X did not work. Please try again.");
     }
 
     #[test]

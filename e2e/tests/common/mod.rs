@@ -2,6 +2,7 @@
 //! that the host page's strict CSP saw no violation.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use palisade_auth::totp::{STEP_SECS, TotpSecret};
 use palisade_e2e::{Browser, Stack, testid};
 use serde_json::json;
 
@@ -103,4 +104,37 @@ pub async fn alice_and_bob(stack: &Stack, driver: &palisade_e2e::Driver) -> (Bro
     register(stack, &alice, "alice@example.org", "Alice").await;
     register(stack, &bob, "bob@example.org", "Bob").await;
     (alice, bob)
+}
+
+/// The authenticator key as the widget shows it.
+pub fn totp_secret(base32: &str) -> TotpSecret {
+    TotpSecret::from_base32(base32).expect("a 160-bit key in base32")
+}
+
+pub fn step_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / STEP_SECS
+}
+
+/// The authenticator app's code for a time step.
+pub fn code(secret: &TotpSecret, step: u64) -> String {
+    format!("{:06}", secret.code_at(step))
+}
+
+/// Sets up an authenticator from the account panel of a signed-in person and returns to the
+/// chat; returns the key and the time step whose code confirmed it (so is spent).
+pub async fn set_up_authenticator(browser: &Browser) -> (TotpSecret, u64) {
+    browser.click(&testid("account")).await.unwrap();
+    browser.wait_until(&enabled("mfa-setup")).await.unwrap();
+    browser.click(&testid("mfa-setup")).await.unwrap();
+    browser.wait_until(&present("totp-secret")).await.unwrap();
+    let secret = totp_secret(&browser.text(&testid("totp-secret")).await.unwrap().unwrap());
+    let step = step_now();
+    browser.type_into(&testid("mfa-confirm-code"), &code(&secret, step)).await.unwrap();
+    browser.click(&testid("mfa-confirm")).await.unwrap();
+    browser.wait_until(&present("recovery-done")).await.unwrap();
+    browser.click(&testid("recovery-done")).await.unwrap();
+    browser.wait_until(&format!("q({})?.textContent.startsWith('On')", json!(testid("mfa-status")))).await.unwrap();
+    browser.click(&testid("account-back")).await.unwrap();
+    browser.wait_until(&connected()).await.unwrap();
+    (secret, step)
 }

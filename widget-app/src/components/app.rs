@@ -17,6 +17,7 @@ use crate::auth;
 use crate::browser;
 use crate::chat::Chat;
 use crate::config::Config;
+use crate::sign_in_providers::SignInProviders;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Screen {
@@ -30,6 +31,7 @@ enum Screen {
 #[component]
 pub fn App(config: Config) -> impl IntoView {
     let chat = Chat::new(config);
+    let providers = SignInProviders::new();
     auth::resume(chat);
     // Only the kind of screen matters: renewing the token must not remount the conversation.
     let screen = Memo::new(move |_| {
@@ -94,7 +96,7 @@ pub fn App(config: Config) -> impl IntoView {
                             <p class="placeholder" role="status">"Connecting…"</p>
                         </div>
                     }.into_any(),
-                    Screen::SignedOut => safe_view! { <AuthForm chat on_close link/> }.into_any(),
+                    Screen::SignedOut => safe_view! { <AuthForm chat providers on_close link/> }.into_any(),
                     Screen::SignedIn => safe_view! { <ChatView chat open on_close/> }.into_any(),
                     Screen::MfaRequired => safe_view! { <MfaRequired chat on_close/> }.into_any(),
                 }}

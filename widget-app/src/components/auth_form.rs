@@ -1,6 +1,6 @@
-//! Sign in (with the second factor when the account has one); ask for a sign-up link and finish
-//! creating the account with it; ask for a password-reset link, or choose a new password with
-//! one. Limits are checked here first so people learn what is wrong before a round trip; the
+//! Sign in with a password or a provider (with the second factor when the account has one); ask
+//! for a sign-up link and finish creating the account with it; ask for a password-reset link, or
+//! choose a new password with one. Limits are checked here first so people learn what is wrong before a round trip; the
 //! server checks them again because it must.
 
 use leptos::ev::SubmitEvent;
@@ -11,14 +11,17 @@ use palisade_protocol::ErrorCode;
 use palisade_protocol::limits::{
     LimitError, PASSWORD_MAX, PASSWORD_MIN, check_display_name, check_email, check_password,
 };
+use palisade_protocol::mfa::MfaChallenge;
 use palisade_protocol::sites::SignUpMode;
 
 use super::icons::CloseButton;
-use crate::api::{self, SignIn};
+use super::provider_buttons::ProviderButtons;
+use crate::api::{self, ApiError, SignIn};
 use crate::browser::{self, MailLink};
 use crate::chat::Chat;
 use crate::cooldown::{self, Cooldown};
 use crate::error_text;
+use crate::sign_in_providers::SignInProviders;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -37,7 +40,12 @@ enum Mode {
 
 /// `link` holds the mailed link the page was opened with, if any.
 #[component]
-pub fn AuthForm(chat: Chat, on_close: Callback<()>, link: RwSignal<Option<MailLink>>) -> impl IntoView {
+pub fn AuthForm(
+    chat: Chat,
+    providers: SignInProviders,
+    on_close: Callback<()>,
+    link: RwSignal<Option<MailLink>>,
+) -> impl IntoView {
     let mode = RwSignal::new(match link.get_untracked() {
         Some(MailLink::Reset(_)) => Mode::Reset,
         Some(MailLink::SignUp(_)) => Mode::Finish,
@@ -76,6 +84,33 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, link: RwSignal<Option<MailLi
         error.set(None);
         info.set(None);
     };
+
+    // How every sign-in ends, whether by password, sign-up link or provider.
+    let signed_in = move |token| {
+        link.set(None);
+        password.set(String::new());
+        code.set(String::new());
+        ticket.set_value(None);
+        chat.sign_in(token);
+    };
+    let second_factor = move |challenge: MfaChallenge| {
+        password.set(String::new());
+        ticket.set_value(Some(challenge.ticket));
+        recovery.set(false);
+        mode.set(Mode::Code);
+        // The person is about to type the code.
+        request_animation_frame(move || {
+            if let Some(input) = code_input.try_get_untracked().flatten() {
+                let _ = input.focus();
+            }
+        });
+    };
+    let provider_answer = Callback::new(move |answer: Result<SignIn, ApiError>| match answer {
+        Ok(SignIn::Done(token)) => signed_in(token),
+        Ok(SignIn::Mfa(challenge)) => second_factor(challenge),
+        Ok(SignIn::Nothing) => {}
+        Err(err) => error.set(Some(cooldown.message_for(&err))),
+    });
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -124,25 +159,8 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, link: RwSignal<Option<MailLi
             };
             let _ = busy.try_set(false);
             match (current, result) {
-                (_, Ok(SignIn::Done(token))) => {
-                    link.set(None);
-                    password.set(String::new());
-                    code.set(String::new());
-                    ticket.set_value(None);
-                    chat.sign_in(token);
-                }
-                (_, Ok(SignIn::Mfa(challenge))) => {
-                    password.set(String::new());
-                    ticket.set_value(Some(challenge.ticket));
-                    recovery.set(false);
-                    mode.set(Mode::Code);
-                    // The person is about to type the code.
-                    request_animation_frame(move || {
-                        if let Some(input) = code_input.try_get_untracked().flatten() {
-                            let _ = input.focus();
-                        }
-                    });
-                }
+                (_, Ok(SignIn::Done(token))) => signed_in(token),
+                (_, Ok(SignIn::Mfa(challenge))) => second_factor(challenge),
                 (Mode::Forgot, Ok(SignIn::Nothing)) => info.set(Some(
                     "If an account uses this email, a link to choose a new password is on its way. \
                      It works for 30 minutes."
@@ -300,6 +318,14 @@ pub fn AuthForm(chat: Chat, on_close: Callback<()>, link: RwSignal<Option<MailLi
                         (false, 0, Mode::Reset) => "Change password".to_owned(),
                     }}
                 </button>
+                <ProviderButtons
+                    chat
+                    providers
+                    shown=Memo::new(move |_| matches!(mode.get(), Mode::SignIn | Mode::Register))
+                    busy
+                    error
+                    on_answer=provider_answer
+                />
                 {move || match mode.get() {
                     Mode::SignIn | Mode::Register => safe_view! {
                         <p class="switch">

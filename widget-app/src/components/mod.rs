@@ -25,6 +25,7 @@ pub mod icons;
 pub mod launcher;
 pub mod message_list;
 pub mod mfa_required;
+pub mod provider_buttons;
 pub mod room_list;
 pub mod two_factor;
 
