@@ -545,3 +545,119 @@ async fn linking_is_explicit_needs_the_password_and_never_takes_another_accounts
     let refused = link_ticket(&app, &ada, "not her password at all").await.status().as_u16();
     assert!(refused == 401 || refused == 429, "{refused}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// GitHub: OAuth 2 without OpenID Connect, the person read from its REST API. A GitHub
+// Enterprise Server on loopback stands in for it (`issuer` names one).
+
+const GITHUB_CODE: &str = "gh-code";
+const GITHUB_TOKEN: &str = "gho_token";
+
+type Query = actix_web::web::Query<std::collections::HashMap<String, String>>;
+
+async fn github_authorize(query: Query) -> actix_web::HttpResponse {
+    // No OpenID Connect here: a nonce would mean the wrong flow.
+    let fine = !query.contains_key("nonce")
+        && query.get("code_challenge_method").map(String::as_str) == Some("S256")
+        && query.get("scope").map(String::as_str) == Some("read:user user:email");
+    if !fine {
+        return actix_web::HttpResponse::BadRequest().body(format!("unexpected authorize request: {query:?}"));
+    }
+    let back = format!("{}?code={GITHUB_CODE}&state={}", query["redirect_uri"], query["state"]);
+    actix_web::HttpResponse::Found().insert_header(("location", back)).finish()
+}
+
+async fn github_token(
+    req: actix_web::HttpRequest,
+    form: actix_web::web::Form<std::collections::HashMap<String, String>>,
+) -> actix_web::HttpResponse {
+    let client_authenticated = req.headers().get("authorization").is_some_and(|v| v.as_bytes().starts_with(b"Basic "));
+    if !client_authenticated
+        || form.get("code").map(String::as_str) != Some(GITHUB_CODE)
+        || !form.contains_key("code_verifier")
+    {
+        // GitHub answers 200 with an error body.
+        return actix_web::HttpResponse::Ok().json(json!({"error": "bad_verification_code"}));
+    }
+    actix_web::HttpResponse::Ok()
+        .json(json!({"access_token": GITHUB_TOKEN, "token_type": "bearer", "scope": "read:user,user:email"}))
+}
+
+fn github_api(req: &actix_web::HttpRequest, body: Value) -> actix_web::HttpResponse {
+    let bearer = format!("Bearer {GITHUB_TOKEN}");
+    if req.headers().get("authorization").is_some_and(|v| v.as_bytes() == bearer.as_bytes()) {
+        actix_web::HttpResponse::Ok().json(body)
+    } else {
+        actix_web::HttpResponse::Unauthorized().json(json!({"message": "Bad credentials"}))
+    }
+}
+
+/// The GitHub on loopback; returns its address.
+fn mock_github() -> String {
+    use actix_web::{App, HttpServer, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = HttpServer::new(|| {
+        App::new()
+            .route("/login/oauth/authorize", web::get().to(github_authorize))
+            .route("/login/oauth/access_token", web::post().to(github_token))
+            .route(
+                "/api/v3/user",
+                web::get().to(|req: actix_web::HttpRequest| async move {
+                    github_api(&req, json!({"id": 4242, "login": "octocat", "name": null}))
+                }),
+            )
+            .route(
+                "/api/v3/user/emails",
+                web::get().to(|req: actix_web::HttpRequest| async move {
+                    github_api(&req, json!([{"email": "octo@example.org", "primary": true, "verified": true}]))
+                }),
+            )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    base
+}
+
+/// The popup against the GitHub: its one-time code.
+async fn github_popup_code(app: &TestApp, github: &str) -> String {
+    let started = start(app, "github", ORIGIN).await;
+    assert_eq!(started.status(), 303, "{:?}", started.text().await);
+    let cookie = started.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let authorize = location(&started);
+    assert!(authorize.starts_with(&format!("{github}/login/oauth/authorize?")), "{authorize}");
+    let back = no_redirects().get(&authorize).send().await.unwrap();
+    assert_eq!(back.status(), 302, "{:?}", back.text().await);
+    let to = reqwest::Url::parse(&location(&back)).unwrap();
+    let popup = Popup { callback: app.url(&format!("{}?{}", to.path(), to.query().unwrap_or(""))), cookie };
+    let (status, code, error, body) = finish_popup(&popup).await;
+    assert_eq!((status, error), (200, None), "{body}");
+    code.unwrap()
+}
+
+#[tokio::test]
+async fn a_github_sign_in_is_keyed_by_the_numeric_account_id_and_named_by_the_login() {
+    let github = mock_github();
+    let app = TestApp::spawn_configured(|config| {
+        let provider = ProviderConfig {
+            kind: ProviderKind::Github,
+            label: Some("GitHub".into()),
+            issuer: Some(github.clone()),
+            ..provider_config("", "")
+        };
+        config.oauth.providers.insert("github".into(), provider);
+    })
+    .await;
+    for _ in 0..2 {
+        let code = github_popup_code(&app, &github).await;
+        let answer = exchange(&app, &code, VERIFIER).await;
+        assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
+    }
+    assert_eq!(accounts(&app).await, 1, "the second sign-in finds the first one's account");
+    let identities = "SELECT COUNT(*) AS n FROM oauth_identities WHERE provider = 'github' AND subject = '4242'";
+    assert_eq!(count(&app, identities), 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM users WHERE display_name = 'octocat'"), 1, "no name: the login");
+}

@@ -24,7 +24,8 @@ pub struct ProviderConfig {
     /// The button's text; default: the id.
     #[serde(default)]
     pub label: Option<String>,
-    /// `oidc` only: the issuer URL, exactly as the provider's discovery document names it.
+    /// `oidc`: the issuer URL, exactly as the provider's discovery document names it.
+    /// `github`: a GitHub Enterprise Server's address (default: github.com).
     #[serde(default)]
     pub issuer: Option<String>,
     pub client_id: String,

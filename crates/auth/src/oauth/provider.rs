@@ -45,7 +45,8 @@ pub struct ProviderSettings {
     /// Our name for it: the path segment and the key of accounts, e.g. `github`.
     pub id: String,
     pub kind: ProviderKind,
-    /// The issuer URL of an `oidc` provider (ignored for the others).
+    /// The issuer URL of an `oidc` provider; for `github`, a GitHub Enterprise Server's
+    /// address (github.com when absent); ignored for `google`.
     pub issuer: Option<String>,
     pub client_id: String,
     pub client_secret: String,
@@ -108,10 +109,13 @@ pub struct Provider {
     http: reqwest::Client,
     /// Discovered on first use, so a provider that is down at start-up does not stop the server.
     oidc: OnceCell<Oidc>,
+    /// Set for the `github` kind, which has no discovery.
+    github: Option<github::Endpoints>,
 }
 
 impl Provider {
     pub fn new(mut settings: ProviderSettings) -> Result<Self, OAuthError> {
+        let mut github = None;
         match settings.kind {
             ProviderKind::Oidc => {
                 let issuer =
@@ -120,7 +124,13 @@ impl Provider {
                 super::require_secure(&url)?;
             }
             ProviderKind::Google => settings.issuer = Some(GOOGLE_ISSUER.into()),
-            ProviderKind::Github => settings.issuer = None,
+            ProviderKind::Github => {
+                if let Some(server) = settings.issuer.as_deref() {
+                    let url = reqwest::Url::parse(server).map_err(|e| OAuthError::Metadata(e.to_string()))?;
+                    super::require_secure(&url)?;
+                }
+                github = Some(github::Endpoints::of(settings.issuer.take().as_deref()));
+            }
         }
         if settings.scopes.is_empty() {
             settings.scopes = settings.kind.default_scopes().iter().map(|s| (*s).to_owned()).collect();
@@ -129,7 +139,7 @@ impl Provider {
             settings.scopes.insert(0, "openid".into());
         }
         RedirectUrl::new(settings.redirect_uri.clone()).map_err(|e| OAuthError::Metadata(e.to_string()))?;
-        Ok(Self { settings, http: http_client()?, oidc: OnceCell::new() })
+        Ok(Self { settings, http: http_client()?, oidc: OnceCell::new(), github })
     }
 
     pub fn id(&self) -> &str {
@@ -158,10 +168,18 @@ impl Provider {
         Ok(Some(oidc))
     }
 
+    /// A provider without discovery is GitHub, whose endpoints are known.
+    fn github_endpoints(&self) -> Result<&github::Endpoints, OAuthError> {
+        self.github.as_ref().ok_or_else(|| OAuthError::Metadata("no endpoints for this provider".into()))
+    }
+
     async fn client(&self) -> Result<Client, OAuthError> {
         let (auth, token) = match self.oidc().await? {
             Some(oidc) => (oidc.metadata.authorization_endpoint.clone(), oidc.metadata.token_endpoint.clone()),
-            None => (github::AUTHORIZE_URL.to_owned(), github::TOKEN_URL.to_owned()),
+            None => {
+                let github = self.github_endpoints()?;
+                (github.authorize.clone(), github.token.clone())
+            }
         };
         let metadata = |e: oauth2::url::ParseError| OAuthError::Metadata(e.to_string());
         Ok(oauth2::Client::new(ClientId::new(self.settings.client_id.clone()))
@@ -192,7 +210,7 @@ impl Provider {
             Some(oidc) => {
                 Some((oidc.metadata.issuer.clone(), oidc.metadata.authorization_response_iss_parameter_supported))
             }
-            None => Some((github::ISSUER.to_owned(), false)),
+            None => Some((self.github_endpoints()?.issuer.clone(), false)),
         })
     }
 
@@ -223,7 +241,7 @@ impl Provider {
                 other => OAuthError::Provider(other.to_string()),
             })?;
         let Some(oidc) = self.oidc().await? else {
-            return github::identity(&self.http, tokens.access_token().secret()).await;
+            return github::identity(&self.http, self.github_endpoints()?, tokens.access_token().secret()).await;
         };
         let id_token = tokens.extra_fields().id_token.as_deref().ok_or(OAuthError::MissingIdToken)?;
         let mut issuers = vec![oidc.metadata.issuer.as_str()];
