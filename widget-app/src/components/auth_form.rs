@@ -175,12 +175,13 @@ pub fn AuthForm(
                     mode.set(Mode::SignIn);
                     info.set(Some("Your password has been changed. Sign in with the new one.".to_owned()));
                 }
-                // The ticket is spent or expired: the password is needed again.
+                // The ticket is spent or expired: the first step is needed again, with the
+                // password or with the provider the person came through.
                 (Mode::Code, Err(err)) if err.code() == Some(ErrorCode::Unauthenticated) => {
                     ticket.set_value(None);
                     code.set(String::new());
                     mode.set(Mode::SignIn);
-                    error.set(Some("This sign-in has expired. Please enter your password again.".to_owned()));
+                    error.set(Some("This sign-in has expired. Please sign in again.".to_owned()));
                 }
                 (Mode::Code, Err(err)) if err.code() == Some(ErrorCode::InvalidMfaCode) => {
                     error.set(Some("That code is not right, or was already used. Try the next one.".to_owned()));
