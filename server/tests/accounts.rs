@@ -47,16 +47,6 @@ async fn error_of(response: reqwest::Response) -> ErrorCode {
     serde_json::from_value(body["error"].clone()).unwrap()
 }
 
-/// A cookie request as the widget makes it: allowed origin, CSRF header, cookie.
-fn cookie_request(app: &TestApp, path: &str, refresh: &str) -> reqwest::RequestBuilder {
-    app.http
-        .post(app.url(path))
-        .header("origin", ORIGIN)
-        .header("x-palisade-csrf", "1")
-        .header("cookie", format!("{COOKIE}={refresh}"))
-        .json(&json!({"site": SITE}))
-}
-
 async fn rooms_status(app: &TestApp, access: &str) -> u16 {
     app.get_authed("/api/v1/rooms", access).await.status().as_u16()
 }
@@ -78,23 +68,23 @@ async fn sign_in_sets_a_host_only_partitioned_refresh_cookie() {
 async fn refresh_rotates_and_a_replayed_token_ends_the_whole_session() {
     let app = TestApp::spawn().await;
     let first = register(&app, "ada@example.org").await;
-    let second = signed(cookie_request(&app, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap()).await;
+    let second = signed(app.cookie_request(SITE, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap()).await;
     assert_ne!(second.refresh, first.refresh, "the refresh token rotates");
     assert_eq!(rooms_status(&app, &second.access).await, 200);
-    let third = signed(cookie_request(&app, "/api/v1/auth/refresh", &second.refresh).send().await.unwrap()).await;
+    let third = signed(app.cookie_request(SITE, "/api/v1/auth/refresh", &second.refresh).send().await.unwrap()).await;
 
     // Someone replays the first token (stolen, or an old copy) after the chain moved on: the
     // session ends for everyone.
-    let replay = cookie_request(&app, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap();
+    let replay = app.cookie_request(SITE, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap();
     assert_eq!(replay.status(), 401);
     assert!(replay.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "the cookie is deleted");
-    let newest = cookie_request(&app, "/api/v1/auth/refresh", &third.refresh).send().await.unwrap();
+    let newest = app.cookie_request(SITE, "/api/v1/auth/refresh", &third.refresh).send().await.unwrap();
     assert_eq!(newest.status(), 401, "the newest token of the family is dead too");
     assert_eq!(rooms_status(&app, &third.access).await, 401, "and so are its access tokens");
     assert_eq!(rooms_status(&app, &first.access).await, 401);
     assert_eq!(app.audit_events("authn_token_reuse").await.len(), 1);
 
-    let garbage = cookie_request(&app, "/api/v1/auth/refresh", "not-a-token").send().await.unwrap();
+    let garbage = app.cookie_request(SITE, "/api/v1/auth/refresh", "not-a-token").send().await.unwrap();
     assert_eq!(garbage.status(), 401);
 }
 
@@ -103,11 +93,11 @@ async fn a_refresh_whose_answer_never_arrived_can_be_repeated() {
     let app = TestApp::spawn().await;
     let first = register(&app, "ada@example.org").await;
     // The answer to this refresh is lost: the browser still holds `first`.
-    let lost = signed(cookie_request(&app, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap()).await;
-    let retried = signed(cookie_request(&app, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap()).await;
+    let lost = signed(app.cookie_request(SITE, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap()).await;
+    let retried = signed(app.cookie_request(SITE, "/api/v1/auth/refresh", &first.refresh).send().await.unwrap()).await;
     assert_eq!(rooms_status(&app, &retried.access).await, 200, "the session goes on");
     // The answer that went missing is now worthless, and presenting it is reuse.
-    let stale = cookie_request(&app, "/api/v1/auth/refresh", &lost.refresh).send().await.unwrap();
+    let stale = app.cookie_request(SITE, "/api/v1/auth/refresh", &lost.refresh).send().await.unwrap();
     assert_eq!(stale.status(), 401);
 }
 
@@ -128,7 +118,7 @@ async fn cookie_endpoints_refuse_requests_a_foreign_page_could_make() {
     let refusals = app.audit_events("malicious_csrf").await;
     assert!(!refusals.is_empty());
     // None of that touched the session.
-    let renewed = cookie_request(&app, "/api/v1/auth/refresh", &ada.refresh).send().await.unwrap();
+    let renewed = app.cookie_request(SITE, "/api/v1/auth/refresh", &ada.refresh).send().await.unwrap();
     assert_eq!(renewed.status(), 200);
     let deadline = Instant::now() + Duration::from_secs(5);
     while app.audit_events("malicious_csrf").await.len() < 6 && Instant::now() < deadline {
@@ -141,13 +131,13 @@ async fn cookie_endpoints_refuse_requests_a_foreign_page_could_make() {
 async fn logout_ends_the_session_its_tokens_and_the_cookie() {
     let app = TestApp::spawn().await;
     let ada = register(&app, "ada@example.org").await;
-    let out = cookie_request(&app, "/api/v1/auth/logout", &ada.refresh).send().await.unwrap();
+    let out = app.cookie_request(SITE, "/api/v1/auth/logout", &ada.refresh).send().await.unwrap();
     assert_eq!(out.status(), 204);
     assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     assert_eq!(rooms_status(&app, &ada.access).await, 401, "the access token died with the session");
-    let refresh = cookie_request(&app, "/api/v1/auth/refresh", &ada.refresh).send().await.unwrap();
+    let refresh = app.cookie_request(SITE, "/api/v1/auth/refresh", &ada.refresh).send().await.unwrap();
     assert_eq!(refresh.status(), 401);
-    let again = cookie_request(&app, "/api/v1/auth/logout", &ada.refresh).send().await.unwrap();
+    let again = app.cookie_request(SITE, "/api/v1/auth/logout", &ada.refresh).send().await.unwrap();
     assert_eq!(again.status(), 204, "logging out twice is harmless");
 }
 
@@ -230,7 +220,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
 
     assert_eq!(rooms_status(&app, &here.access).await, 200, "this session goes on");
     assert_eq!(rooms_status(&app, &elsewhere.access).await, 401, "every other one ends");
-    let stale = cookie_request(&app, "/api/v1/auth/refresh", &elsewhere.refresh).send().await.unwrap();
+    let stale = app.cookie_request(SITE, "/api/v1/auth/refresh", &elsewhere.refresh).send().await.unwrap();
     assert_eq!(stale.status(), 401);
     assert_eq!(login(&app, "ada@example.org", PASSWORD).await.status(), 401);
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -376,7 +366,7 @@ async fn an_operator_ends_a_persons_sessions_or_disables_the_account() {
     assert_eq!(rooms_status(&app, &again.access).await, 401, "disabling ends sessions at once");
     let refused = login(&app, "ada@example.org", PASSWORD).await;
     assert_eq!((refused.status().as_u16(), error_of(refused).await), (403, ErrorCode::Forbidden));
-    let stale = cookie_request(&app, "/api/v1/auth/refresh", &again.refresh).send().await.unwrap();
+    let stale = app.cookie_request(SITE, "/api/v1/auth/refresh", &again.refresh).send().await.unwrap();
     assert_eq!(stale.status(), 401);
 
     let (ok, out) = operator(&app, "enable", "ada@example.org");

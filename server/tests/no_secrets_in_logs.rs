@@ -319,19 +319,6 @@ async fn signed(response: reqwest::Response, what: &str) -> Signed {
     Signed { access, refresh }
 }
 
-/// A cookie request as the widget makes it: allowed origin, CSRF header, cookie.
-async fn cookie_post(app: &TestApp, path: &str, refresh: &str) -> reqwest::Response {
-    app.http
-        .post(app.url(path))
-        .header("origin", ORIGIN)
-        .header("x-palisade-csrf", "1")
-        .header("cookie", format!("{COOKIE}={refresh}"))
-        .json(&json!({"site": SITE}))
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn post_bearer(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
     app.http.post(app.url(path)).header("origin", ORIGIN).bearer_auth(token).json(body).send().await.unwrap()
 }
@@ -411,7 +398,9 @@ async fn a_full_flow_at_trace_level_leaves_no_secret_in_the_logs_or_the_audit_tr
     step_log.push("sign-in");
 
     // Refresh with the cookie.
-    let refreshed = signed(cookie_post(&app, "/api/v1/auth/refresh", &by_password.refresh).await, "refresh").await;
+    let refreshed =
+        signed(app.cookie_request(SITE, "/api/v1/auth/refresh", &by_password.refresh).send().await.unwrap(), "refresh")
+            .await;
     secrets.add_access_token("access token from refresh", &refreshed.access);
     secrets.add("refresh token from refresh", &refreshed.refresh);
     step_log.push("refresh");
@@ -435,7 +424,7 @@ async fn a_full_flow_at_trace_level_leaves_no_secret_in_the_logs_or_the_audit_tr
     step_log.push("TOTP enrolment");
 
     // Sign-out, then sign-in with the password and a TOTP code.
-    assert_eq!(cookie_post(&app, "/api/v1/auth/logout", &refreshed.refresh).await.status(), 204);
+    assert_eq!(app.cookie_request(SITE, "/api/v1/auth/logout", &refreshed.refresh).send().await.unwrap().status(), 204);
     let ticket = challenged(&app, &email, &first_password, &mut secrets, "TOTP sign-in").await;
     // The confirming code is spent; the next step's is within the allowed drift.
     let sign_in_code = code(&totp, step + 1);
@@ -446,7 +435,7 @@ async fn a_full_flow_at_trace_level_leaves_no_secret_in_the_logs_or_the_audit_tr
     step_log.push("sign-out and sign-in with TOTP");
 
     // Sign-out, then sign-in with a recovery code.
-    assert_eq!(cookie_post(&app, "/api/v1/auth/logout", &with_totp.refresh).await.status(), 204);
+    assert_eq!(app.cookie_request(SITE, "/api/v1/auth/logout", &with_totp.refresh).send().await.unwrap().status(), 204);
     let ticket = challenged(&app, &email, &first_password, &mut secrets, "recovery-code sign-in").await;
     let with_recovery = signed(verify(&app, &ticket, &recovery[0]).await, "sign-in with a recovery code").await;
     secrets.add_access_token("access token from recovery-code sign-in", &with_recovery.access);

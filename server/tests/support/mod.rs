@@ -121,6 +121,17 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// A cookie request as the widget makes it on `site`: its allowed origin, the CSRF header,
+    /// and `refresh` as the site's refresh cookie.
+    pub fn cookie_request(&self, site: &str, path: &str, refresh: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url(path))
+            .header("origin", origin_of(site))
+            .header(palisade_protocol::auth::CSRF_HEADER, "1")
+            .header("cookie", format!("__Host-palisade_refresh_{site}={refresh}"))
+            .json(&json!({"site": site}))
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
         self.http.post(self.url(path)).header("origin", ORIGIN).json(body).send().await.unwrap()
     }
