@@ -131,7 +131,7 @@ pub async fn set_up_authenticator(browser: &Browser) -> (TotpSecret, u64) {
     let step = step_now();
     browser.type_into(&testid("mfa-confirm-code"), &code(&secret, step)).await.unwrap();
     browser.click(&testid("mfa-confirm")).await.unwrap();
-    browser.wait_until(&present("recovery-done")).await.unwrap();
+    browser.wait_until(&enabled("recovery-done")).await.unwrap();
     browser.click(&testid("recovery-done")).await.unwrap();
     browser.wait_until(&format!("q({})?.textContent.startsWith('On')", json!(testid("mfa-status")))).await.unwrap();
     browser.click(&testid("account-back")).await.unwrap();
