@@ -360,6 +360,57 @@ async fn read_markers_reach_the_rooms_subscribers_live() {
     }
 }
 
+/// Starts a direct or support conversation.
+async fn started(app: &TestApp, who: &Person, path: &str, body: Value) -> RoomId {
+    let response = call(app, who, Method::POST, path, body).await;
+    assert!(response.status().is_success(), "{path}: {:?}", response.text().await);
+    response.json::<RoomSummary>().await.unwrap().id
+}
+
+/// The room of the next `room_added` the socket hears, past anything else.
+async fn next_room_added(socket: &mut Socket) -> RoomId {
+    loop {
+        if let ServerFrame::RoomAdded { room } = socket.recv().await {
+            return room;
+        }
+    }
+}
+
+#[tokio::test]
+async fn new_rooms_reach_the_open_lists_of_exactly_the_people_who_may_see_them() {
+    let app = app_without_staff_mfa().await;
+    let mo = person(&app, SITE, "Mo", Some("moderator")).await;
+    let ada = person(&app, SITE, "Ada", None).await;
+    let bob = person(&app, SITE, "Bob", None).await;
+    let eve = person(&app, OTHER_SITE, "Eve", None).await;
+    let (mut mos, mut adas, mut bobs) =
+        (socket_of(&app, &mo).await, socket_of(&app, &ada).await, socket_of(&app, &bob).await);
+    let mut eves = app.ws_on(OTHER_SITE, &eve.token).await;
+
+    // Ada asks for support: the staff hear of it, and so do her own other devices.
+    let support = started(&app, &ada, "/rooms/support", json!({})).await;
+    assert_eq!(next_room_added(&mut mos).await, support);
+    assert_eq!(next_room_added(&mut adas).await, support);
+    // A direct conversation: Bob's first news is this one, not Ada's support request.
+    let direct = started(&app, &ada, "/rooms/direct", json!({"user": bob.id})).await;
+    assert_eq!(next_room_added(&mut bobs).await, direct);
+    assert_eq!(next_room_added(&mut adas).await, direct);
+    // A private room is news to its creator, then to whoever is invited.
+    let private = create(&app, &ada, "private", "Plans").await.id;
+    assert_eq!(next_room_added(&mut adas).await, private);
+    let invited = call(&app, &ada, Method::POST, &format!("/rooms/{private}/members"), json!({"user": bob.id})).await;
+    assert_eq!(invited.status(), 204);
+    assert_eq!(next_room_added(&mut bobs).await, private);
+    // A channel is news to everyone on the site. The moderator heard of nothing in between.
+    let channel = create(&app, &mo, "channel", "Announcements").await.id;
+    for socket in [&mut mos, &mut adas, &mut bobs] {
+        assert_eq!(next_room_added(socket).await, channel);
+    }
+    // Another site heard none of it: its first news is its own.
+    let eves_support = started(&app, &eve, "/rooms/support", json!({})).await;
+    assert_eq!(next_room_added(&mut eves).await, eves_support);
+}
+
 #[tokio::test]
 async fn a_ban_ends_live_delivery_of_the_room_at_once() {
     let app = app_without_staff_mfa().await;

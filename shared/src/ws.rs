@@ -61,6 +61,10 @@ pub enum ServerFrame {
     /// `user` (someone else, or this connection's person on another device) has read `room`
     /// up to `seq`: what the widget shows as "seen".
     Read { room: RoomId, user: UserId, seq: u64 },
+    /// `room` is new to this connection's person: started by them or by someone else (a direct
+    /// or support conversation, a channel), or they were invited or let back in. Fetch the list
+    /// of rooms again to show it.
+    RoomAdded { room: RoomId },
     /// Someone on the site came online (their first connection opened) or went offline
     /// (their last one closed).
     Presence { user: Author, online: bool },
@@ -140,6 +144,7 @@ mod tests {
                 "message",
             ),
             (ServerFrame::Removed { room: RoomId(uuid(1)) }, "removed"),
+            (ServerFrame::RoomAdded { room: RoomId(uuid(1)) }, "room_added"),
             (ServerFrame::Ack { client_id: ClientMessageId(uuid(2)), id: MessageId(uuid(4)), seq: 9 }, "ack"),
             (ServerFrame::error(ErrorCode::ValidationFailed, "too long"), "error"),
             (

@@ -1,11 +1,12 @@
 //! Delivers what happens in a room (messages, edits, removals, typing) to every connection
-//! subscribed to it, and who is online to every connection of the site ([`Presence`]).
+//! subscribed to it, news of rooms that became visible to every connection of their site, and
+//! who is online to every connection of the site ([`Presence`]).
 //!
 //! The server sees fan-out only through the [`Bus`] trait. [`LocalBus`] serves one instance: one
-//! bounded broadcast channel per room, so a publisher never waits for a slow subscriber, and a
-//! subscriber that falls more than [`LocalBus::capacity`] events behind learns it has lagged and
+//! bounded broadcast channel per [`Topic`], so a publisher never waits for a slow subscriber, and
+//! a subscriber that falls more than [`LocalBus::capacity`] events behind learns it has lagged and
 //! must resume from storage (the WebSocket closes it with a reason and the widget resubscribes).
-//! Channels of rooms nobody listens to are dropped, so memory follows live rooms only. A bus for
+//! Channels of topics nobody listens to are dropped, so memory follows live rooms only. A bus for
 //! several instances (Redis pub/sub) would publish to the others and hand what they publish to
 //! the same local channels, so subscribers cannot tell the difference.
 
@@ -17,8 +18,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use palisade_protocol::messages::{Author, MessageView};
-use palisade_protocol::{RoomId, UserId};
+use palisade_protocol::roles::Role;
+use palisade_protocol::{RoomId, UserId, permissions};
 use tokio::sync::broadcast;
+use uuid::Uuid;
 
 pub use tokio::sync::broadcast::error::RecvError;
 
@@ -36,34 +39,72 @@ pub enum RoomEvent {
     Typing { room: RoomId, user: Author },
     /// `user`'s read marker in the room moved to `seq`.
     Read { room: RoomId, user: UserId, seq: u64 },
+    /// `room` on `site` became visible to `audience` (started, or someone was invited or let
+    /// back in): their lists of rooms are out of date. Published to the site, not the room,
+    /// because nobody in the audience is subscribed to the room yet.
+    Opened { site: Uuid, room: RoomId, audience: Audience },
 }
 
-impl RoomEvent {
-    pub fn room(&self) -> RoomId {
+/// Who on a site an [`RoomEvent::Opened`] is news for. Each connection knows its own person and
+/// role, so it can tell without asking the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Everyone on the site (a new channel).
+    Everyone,
+    /// The site's staff (a new support conversation).
+    Staff,
+    /// One person.
+    Person(UserId),
+}
+
+impl Audience {
+    /// Whether `user`, who holds `role` on the site, is in it.
+    pub fn includes(self, user: UserId, role: Role) -> bool {
         match self {
-            Self::Message(message) | Self::Updated(message) => message.room,
-            Self::AccessRevoked { room, .. } | Self::Typing { room, .. } | Self::Read { room, .. } => *room,
+            Self::Everyone => true,
+            Self::Staff => permissions::is_staff(role),
+            Self::Person(person) => person == user,
         }
     }
 }
 
-/// Fan-out of room events to the connections subscribed to each room.
+/// What a subscription listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Room(RoomId),
+    /// Site-wide news ([`RoomEvent::Opened`]); sites never hear each other's.
+    Site(Uuid),
+}
+
+impl RoomEvent {
+    pub fn topic(&self) -> Topic {
+        match self {
+            Self::Message(message) | Self::Updated(message) => Topic::Room(message.room),
+            Self::AccessRevoked { room, .. } | Self::Typing { room, .. } | Self::Read { room, .. } => {
+                Topic::Room(*room)
+            }
+            Self::Opened { site, .. } => Topic::Site(*site),
+        }
+    }
+}
+
+/// Fan-out of room events to the connections subscribed to each topic.
 pub trait Bus: Send + Sync + std::fmt::Debug {
-    /// Sends `event` to the current subscribers of its room; nobody waits for them.
+    /// Sends `event` to the current subscribers of its topic; nobody waits for them.
     fn publish(&self, event: RoomEvent);
 
-    /// The events of `room` from now on.
-    fn subscribe(&self, room: RoomId) -> Subscription;
+    /// The events of `topic` from now on.
+    fn subscribe(&self, topic: Topic) -> Subscription;
 }
 
 /// The bus of one server instance; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct LocalBus {
-    rooms: Arc<Mutex<HashMap<RoomId, broadcast::Sender<Arc<RoomEvent>>>>>,
+    topics: Arc<Mutex<HashMap<Topic, broadcast::Sender<Arc<RoomEvent>>>>>,
     capacity: usize,
 }
 
-/// A live subscription to one room.
+/// A live subscription to one topic.
 #[derive(Debug)]
 pub struct Subscription {
     receiver: broadcast::Receiver<Arc<RoomEvent>>,
@@ -78,7 +119,7 @@ impl Subscription {
 
 impl LocalBus {
     pub fn new(capacity: usize) -> Self {
-        Self { rooms: Arc::default(), capacity: capacity.max(1) }
+        Self { topics: Arc::default(), capacity: capacity.max(1) }
     }
 
     pub fn capacity(&self) -> usize {
@@ -87,13 +128,13 @@ impl LocalBus {
 
     /// As [`Bus::publish`], returning how many subscribers there were.
     pub fn deliver(&self, event: RoomEvent) -> usize {
-        let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
-        let room = event.room();
-        let Some(sender) = rooms.get(&room) else { return 0 };
+        let mut topics = self.topics.lock().unwrap_or_else(PoisonError::into_inner);
+        let topic = event.topic();
+        let Some(sender) = topics.get(&topic) else { return 0 };
         match sender.send(Arc::new(event)) {
             Ok(receivers) => receivers,
             Err(_) => {
-                rooms.remove(&room);
+                topics.remove(&topic);
                 0
             }
         }
@@ -105,9 +146,9 @@ impl Bus for LocalBus {
         self.deliver(event);
     }
 
-    fn subscribe(&self, room: RoomId) -> Subscription {
-        let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
-        let sender = rooms.entry(room).or_insert_with(|| broadcast::channel(self.capacity).0);
+    fn subscribe(&self, topic: Topic) -> Subscription {
+        let mut topics = self.topics.lock().unwrap_or_else(PoisonError::into_inner);
+        let sender = topics.entry(topic).or_insert_with(|| broadcast::channel(self.capacity).0);
         Subscription { receiver: sender.subscribe() }
     }
 }
@@ -136,7 +177,10 @@ mod tests {
     fn seq_of(event: &RoomEvent) -> u64 {
         match event {
             RoomEvent::Message(message) | RoomEvent::Updated(message) => message.seq,
-            RoomEvent::AccessRevoked { .. } | RoomEvent::Typing { .. } | RoomEvent::Read { .. } => 0,
+            RoomEvent::AccessRevoked { .. }
+            | RoomEvent::Typing { .. }
+            | RoomEvent::Read { .. }
+            | RoomEvent::Opened { .. } => 0,
         }
     }
 
@@ -144,9 +188,9 @@ mod tests {
     async fn subscribers_of_a_room_get_its_messages_in_order_and_no_others() {
         let bus = LocalBus::new(16);
         let (a, b) = (RoomId(Uuid::from_u128(1)), RoomId(Uuid::from_u128(2)));
-        let mut first = bus.subscribe(a);
-        let mut second = bus.subscribe(a);
-        let mut other = bus.subscribe(b);
+        let mut first = bus.subscribe(Topic::Room(a));
+        let mut second = bus.subscribe(Topic::Room(a));
+        let mut other = bus.subscribe(Topic::Room(b));
         assert_eq!(bus.deliver(message(a, 1)), 2);
         assert_eq!(bus.deliver(message(a, 2)), 2);
         for sub in [&mut first, &mut second] {
@@ -160,7 +204,7 @@ mod tests {
     async fn a_slow_subscriber_is_told_it_lagged() {
         let bus = LocalBus::new(2);
         let room = RoomId(Uuid::from_u128(1));
-        let mut slow = bus.subscribe(room);
+        let mut slow = bus.subscribe(Topic::Room(room));
         for seq in 1..=5 {
             bus.deliver(message(room, seq));
         }
@@ -171,8 +215,33 @@ mod tests {
     fn rooms_without_listeners_are_forgotten() {
         let bus = LocalBus::new(4);
         let room = RoomId(Uuid::from_u128(1));
-        drop(bus.subscribe(room));
+        drop(bus.subscribe(Topic::Room(room)));
         assert_eq!(bus.deliver(message(room, 1)), 0);
-        assert!(bus.rooms.lock().unwrap().is_empty());
+        assert!(bus.topics.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn news_reaches_exactly_its_audience() {
+        let (me, someone) = (UserId(Uuid::from_u128(1)), UserId(Uuid::from_u128(2)));
+        assert!(Audience::Everyone.includes(me, Role::Member));
+        assert!(Audience::Staff.includes(me, Role::Moderator));
+        assert!(!Audience::Staff.includes(me, Role::Member));
+        assert!(Audience::Person(me).includes(me, Role::Member));
+        assert!(!Audience::Person(someone).includes(me, Role::Owner));
+    }
+
+    #[tokio::test]
+    async fn news_of_a_room_goes_to_its_site_and_not_to_the_room_or_another_site() {
+        let bus = LocalBus::new(4);
+        let (site, elsewhere) = (Uuid::from_u128(10), Uuid::from_u128(11));
+        let room = RoomId(Uuid::from_u128(1));
+        let mut on_site = bus.subscribe(Topic::Site(site));
+        let mut other_site = bus.subscribe(Topic::Site(elsewhere));
+        let mut in_room = bus.subscribe(Topic::Room(room));
+        let news = RoomEvent::Opened { site, room, audience: Audience::Staff };
+        assert_eq!(bus.deliver(news.clone()), 1);
+        assert_eq!(*on_site.recv().await.unwrap(), news);
+        assert!(other_site.receiver.try_recv().is_err());
+        assert!(in_room.receiver.try_recv().is_err());
     }
 }

@@ -1,13 +1,13 @@
 //! Who is in a room: joining, leaving, inviting, removing, banning, and how far each has read.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use palisade_bus::RoomEvent;
+use palisade_bus::{Audience, RoomEvent};
 use palisade_protocol::permissions::Action;
 use palisade_protocol::rooms::{MemberList, MemberTarget, MemberView, ReadMarker, RoomKind};
 use palisade_protocol::{ErrorBody, ErrorCode, RoomId, UserId};
 use palisade_store::members;
 
-use super::rooms::actor_of;
+use super::rooms::{actor_of, announce};
 use crate::app::AppState;
 use crate::authz::Actor;
 use crate::error::ApiError;
@@ -122,6 +122,7 @@ pub async fn invite(
     if banned {
         return Err(ApiError::new(ErrorCode::Conflict, "that person is banned from this room"));
     }
+    announce(&state, actor.site, room, Audience::Person(target));
     Ok(no_content())
 }
 
@@ -230,6 +231,7 @@ pub async fn unban(
         return Err(ApiError::new(ErrorCode::NotFound, "that person is not banned from this room"));
     }
     actor.moderated(&state, Action::BanFromRoom, room, target);
+    announce(&state, actor.site, room, Audience::Person(target));
     Ok(no_content())
 }
 

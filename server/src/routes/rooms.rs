@@ -3,14 +3,16 @@
 //! [`super::messages`]'.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use palisade_bus::{Audience, RoomEvent};
 use palisade_protocol::limits;
 use palisade_protocol::messages::Author;
 use palisade_protocol::permissions::{self, Action};
 use palisade_protocol::rooms::{CreateRoom, NamedRoomKind, RoomKind, RoomList, RoomSummary, StartDirect, StartSupport};
-use palisade_protocol::{ErrorBody, ErrorCode};
+use palisade_protocol::{ErrorBody, ErrorCode, RoomId};
 use palisade_store::members::Membership;
 use palisade_store::rooms::{self, Room, SUPPORT_ROOM_NAME};
 use palisade_store::{sites, users};
+use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::audit::Client;
@@ -111,9 +113,21 @@ pub async fn create(
     created(&state, &actor, kind, name).await
 }
 
+/// Tells `audience`'s open widgets that their lists of rooms now hold `room`.
+pub fn announce(state: &AppState, site: Uuid, room: RoomId, audience: Audience) {
+    state.bus.publish(RoomEvent::Opened { site, room, audience });
+}
+
 async fn created(state: &AppState, actor: &Actor, kind: RoomKind, name: String) -> Result<HttpResponse, ApiError> {
     let (site, user) = (actor.site, actor.user);
     let room = state.store.interact(move |conn| rooms::create(conn, &site, kind, &name, &user)).await?;
+    // The creator too: their other tabs and devices.
+    announce(state, site, room.id, Audience::Person(user));
+    match kind {
+        RoomKind::Channel => announce(state, site, room.id, Audience::Everyone),
+        RoomKind::Support => announce(state, site, room.id, Audience::Staff),
+        RoomKind::Private | RoomKind::Direct => {}
+    }
     let membership = Some(Membership { banned: false, read_seq: 0 });
     Ok(HttpResponse::Created().json(summary(room, membership, None)))
 }
@@ -161,6 +175,9 @@ pub async fn start_direct(
     if !authz::can_see(actor.role, room.kind, membership) {
         return Err(ApiError::new(ErrorCode::Forbidden, "you are banned from this conversation"));
     }
+    // Both were put (back) in it.
+    announce(&state, site, room.id, Audience::Person(other));
+    announce(&state, site, room.id, Audience::Person(me));
     let counterpart = counterpart.map(|user| Author { id: user.id, display_name: user.display_name });
     let summary = summary(room, membership, counterpart);
     Ok(if is_new { HttpResponse::Created().json(summary) } else { HttpResponse::Ok().json(summary) })

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use futures_util::StreamExt;
 use governor::{DefaultDirectRateLimiter, RateLimiter};
-use palisade_bus::{RecvError, RoomEvent};
+use palisade_bus::{RecvError, RoomEvent, Topic};
 use palisade_protocol::limits::{HISTORY_PAGE_MAX, TYPING_EVERY_SECS, WS_AUTH_TIMEOUT_SECS, check_message_body};
 use palisade_protocol::messages::{Author, MessageView};
 use palisade_protocol::ws::{ClientFrame, ServerFrame};
@@ -153,6 +153,8 @@ pub async fn run(
                 return close(socket, Closing::AuthTimeout).await;
             }
         };
+    // Before `ready`, so a room started once the widget knows it is connected is never missed.
+    let mut site_news = state.bus.subscribe(Topic::Site(site.id));
     if !send(&mut socket, &ServerFrame::Ready { user: user.clone() }).await {
         return;
     }
@@ -218,7 +220,7 @@ pub async fn run(
                         RoomEvent::Read { room, user, seq } => {
                             conn.deliver_read(*room, *user, *seq).await
                         }
-                        RoomEvent::AccessRevoked { .. } => Ok(()),
+                        RoomEvent::AccessRevoked { .. } | RoomEvent::Opened { .. } => Ok(()),
                     };
                     if let Err(why) = delivered { break why; }
                 }
@@ -227,6 +229,20 @@ pub async fn run(
                 }
                 Some(Live::Lagged) => break Some(Closing::SlowConsumer),
                 None => break Some(Closing::ServerError),
+            },
+            news = site_news.recv() => match news {
+                Ok(event) => {
+                    if let RoomEvent::Opened { room, audience, .. } = *event
+                        && audience.includes(conn.user.id, conn.actor.role)
+                        && !send(&mut conn.socket, &ServerFrame::RoomAdded { room }).await
+                    {
+                        break None;
+                    }
+                }
+                // Missed news would leave the person's list of rooms stale; the widget fetches
+                // it again when it reconnects.
+                Err(RecvError::Lagged(_)) => break Some(Closing::SlowConsumer),
+                Err(RecvError::Closed) => break Some(Closing::ServerError),
             },
             change = presence.recv() => match change {
                 Ok(change) => {
@@ -399,7 +415,7 @@ impl Connection {
         if let Some((_, old)) = self.rooms.remove(&room) {
             old.abort();
         }
-        let mut subscription = self.state.bus.subscribe(room);
+        let mut subscription = self.state.bus.subscribe(Topic::Room(room));
         let tx = self.live_tx.clone();
         let me = self.user.id;
         let forwarder = tokio::spawn(async move {
@@ -410,7 +426,8 @@ impl Connection {
                             let _ = tx.send(Live::Revoked(room)).await;
                             return;
                         }
-                        RoomEvent::AccessRevoked { .. } => continue,
+                        // Site news is published to the site's topic, never a room's.
+                        RoomEvent::AccessRevoked { .. } | RoomEvent::Opened { .. } => continue,
                         RoomEvent::Typing { user, .. } if user.id == me => continue,
                         // Someone's own read markers too: their other devices clear their counts.
                         RoomEvent::Message(_)
