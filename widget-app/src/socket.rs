@@ -233,7 +233,7 @@ async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Reques
                 }
                 Ok(ServerFrame::Ready { user }) => {
                     link.chat.session.set_user(user);
-                    // Back after a drop: rooms may have been started meanwhile (no frame says so).
+                    // Back after a drop: rooms may have been started while no frame could say so.
                     if link.chat.connection.get_untracked() == ConnectionState::Reconnecting {
                         link.chat.refresh_rooms();
                     }
@@ -340,6 +340,12 @@ fn apply(link: &Link, frame: ServerFrame, in_flight: &mut HashSet<ClientMessageI
         // Keyed by seq, so an edit or deletion simply replaces the message it updates.
         ServerFrame::Updated(view) => chat.received(view, true),
         ServerFrame::Removed { room } => chat.lost_room(room),
+        // The list answer carries what the frame does not: unread counts, the other person.
+        ServerFrame::RoomAdded { room } => {
+            if chat.rooms.with_untracked(|rooms| rooms.get(room).is_none()) {
+                chat.refresh_rooms();
+            }
+        }
         ServerFrame::Typing { room, user } => chat.someone_typing(room, &user),
         ServerFrame::Read { room, user, seq } => chat.someone_read(room, user, seq),
         // Nothing in the widget shows who is online yet.
