@@ -148,15 +148,28 @@ impl Actor {
     ) -> Result<(), ApiError> {
         self.require(state, action, Some(room))?;
         let role = self.target_role(state, action, Some(room), target).await?;
-        self.require_outranks(state, action, room, role)
+        self.require_outranks(state, action, Some(room), role)
+    }
+
+    /// As [`Self::require_over`], for acting on the person rather than in a room.
+    pub async fn require_over_person(&self, state: &AppState, action: Action, target: UserId) -> Result<(), ApiError> {
+        self.require(state, action, None)?;
+        let role = self.target_role(state, action, None, target).await?;
+        self.require_outranks(state, action, None, role)
     }
 
     /// Moderation reaches only down: a moderator cannot remove an admin, nor anyone their peer.
-    fn require_outranks(&self, state: &AppState, action: Action, room: RoomId, target: Role) -> Result<(), ApiError> {
+    fn require_outranks(
+        &self,
+        state: &AppState,
+        action: Action,
+        room: Option<RoomId>,
+        target: Role,
+    ) -> Result<(), ApiError> {
         if permissions::outranks(self.role, target) {
             return Ok(());
         }
-        self.refused(state, action.as_str(), Some(room), "target does not rank below");
+        self.refused(state, action.as_str(), room, "target does not rank below");
         Err(ApiError::new(ErrorCode::Forbidden, "you may only do that to people whose role is below yours"))
     }
 }
@@ -176,6 +189,7 @@ fn describe(action: Action) -> &'static str {
         Action::SeeEarlierVersions => "read earlier versions of other people's messages",
         Action::ManageSite => "change the site's settings",
         Action::AssignRoles => "change people's roles",
+        Action::EndSessions => "end other people's sessions",
         Action::ReadAudit => "read the audit trail",
     }
 }

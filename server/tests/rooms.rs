@@ -51,7 +51,7 @@ async fn say(socket: &mut Socket, room: RoomId, body: &str) -> MessageId {
 
 /// The matrix as the README documents it, written out again here on purpose: the server's own
 /// table is what is under test.
-const EXPECTED: [(&str, [bool; 4]); 14] = [
+const EXPECTED: [(&str, [bool; 4]); 15] = [
     // action               owner  admin  moderator member
     ("create_channel", [true, true, true, false]),
     ("create_private_room", [true, true, true, true]),
@@ -66,6 +66,7 @@ const EXPECTED: [(&str, [bool; 4]); 14] = [
     ("see_earlier_versions", [true, true, true, false]),
     ("manage_site", [true, true, false, false]),
     ("assign_roles", [true, true, false, false]),
+    ("end_sessions", [true, true, false, false]),
     ("read_audit", [true, true, false, false]),
 ];
 
@@ -136,6 +137,13 @@ async fn attempt(app: &TestApp, actor: &Person, action: &str, owner: &Person, ta
         }
         "assign_roles" => {
             call(app, actor, Method::PUT, &format!("/site/people/{}/role", target.id), json!({"role": "member"}))
+                .await
+                .status()
+        }
+        "end_sessions" => {
+            // Someone new each time: the shared target must stay signed in for the other cells.
+            let victim = person(app, SITE, &format!("Victim{}", &Uuid::new_v4().simple().to_string()[..8]), None).await;
+            call(app, actor, Method::DELETE, &format!("/site/people/{}/sessions", victim.id), Value::Null)
                 .await
                 .status()
         }

@@ -11,7 +11,7 @@ use palisade_protocol::sites::{RoleChange, SignUpMode, SiteSettings};
 use palisade_protocol::{ErrorBody, ErrorCode};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{ORIGIN, OTHER_SITE, Person, SITE, TestApp, app_without_staff_mfa, call, person};
+use support::{Next, ORIGIN, OTHER_SITE, Person, SITE, TestApp, app_without_staff_mfa, call, person};
 
 async fn change(app: &TestApp, who: &Person, body: Value) -> reqwest::Response {
     call(app, who, Method::PATCH, "/site/settings", body).await
@@ -129,6 +129,47 @@ async fn roles_are_given_only_below_the_givers_own_and_only_on_their_site() {
         .collect();
     assert!(promoted.contains(&(json!("member"), json!("moderator"))), "{promoted:?}");
     assert!(promoted.contains(&(json!("moderator"), json!("admin"))), "{promoted:?}");
+}
+
+async fn end_sessions(app: &TestApp, actor: &Person, target: &Person) -> u16 {
+    let path = format!("/site/people/{}/sessions", target.id);
+    call(app, actor, Method::DELETE, &path, Value::Null).await.status().as_u16()
+}
+
+#[tokio::test]
+async fn admins_sign_people_below_them_out_everywhere() {
+    let app = app_without_staff_mfa().await;
+    let owner = person(&app, SITE, "Olive", Some("owner")).await;
+    let admin = person(&app, SITE, "Ada", Some("admin")).await;
+    let moderator = person(&app, SITE, "Mo", Some("moderator")).await;
+    let mia = person(&app, SITE, "Mia", None).await;
+    let stranger = person(&app, OTHER_SITE, "Stan", None).await;
+
+    // Moderators not at all, admins never up or sideways, and another site's people are not found.
+    assert_eq!(end_sessions(&app, &moderator, &mia).await, 403);
+    assert_eq!(end_sessions(&app, &admin, &owner).await, 403);
+    assert_eq!(end_sessions(&app, &admin, &admin).await, 403);
+    assert_eq!(end_sessions(&app, &owner, &stranger).await, 404);
+    let rooms = |token: &str| {
+        let request = app.http.get(app.url("/api/v1/rooms")).bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(rooms(&mia.token).await, 200, "nothing was ended by a refusal");
+
+    let mut mias_socket = app.ws(&mia.token).await;
+    assert_eq!(end_sessions(&app, &admin, &mia).await, 204);
+    let closed = loop {
+        match mias_socket.next().await {
+            Next::Frame(_) => continue,
+            Next::Closed(reason) => break reason,
+        }
+    };
+    assert_eq!(closed.as_deref(), Some("session_ended"));
+    assert_eq!(rooms(&mia.token).await, 401);
+    assert_eq!(rooms(&admin.token).await, 200, "only Mia was signed out");
+    let ended = app.audit_events_at_least("session_expired", 1).await;
+    assert!(ended.iter().any(|e| e.details.contains("ended_by_admin") && e.details.contains(&mia.id.to_string())));
+    assert_eq!(app.audit_events_at_least("authz_fail", 4).await.len(), 4, "each refusal is on the audit trail");
 }
 
 async fn audit_page(app: &TestApp, who: &Person, query: &str) -> AuditPage {

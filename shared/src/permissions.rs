@@ -36,12 +36,14 @@ pub enum Action {
     ManageSite,
     /// Give someone of a lower role another role that is also below one's own.
     AssignRoles,
+    /// End every session of someone of a lower role: signed out everywhere, sockets closed.
+    EndSessions,
     /// Read the site's audit trail.
     ReadAudit,
 }
 
 impl Action {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::CreateChannel,
         Self::CreatePrivateRoom,
         Self::StartDirect,
@@ -55,6 +57,7 @@ impl Action {
         Self::SeeEarlierVersions,
         Self::ManageSite,
         Self::AssignRoles,
+        Self::EndSessions,
         Self::ReadAudit,
     ];
 
@@ -74,6 +77,7 @@ impl Action {
             Self::SeeEarlierVersions => "see_earlier_versions",
             Self::ManageSite => "manage_site",
             Self::AssignRoles => "assign_roles",
+            Self::EndSessions => "end_sessions",
             Self::ReadAudit => "read_audit",
         }
     }
@@ -100,7 +104,9 @@ pub const fn allows(role: Role, action: Action) -> bool {
         | Action::AnswerSupport
         | Action::DeleteAnyMessage
         | Action::SeeEarlierVersions => staff,
-        Action::ManageSite | Action::AssignRoles | Action::ReadAudit => matches!(role, Role::Owner | Role::Admin),
+        Action::ManageSite | Action::AssignRoles | Action::EndSessions | Action::ReadAudit => {
+            matches!(role, Role::Owner | Role::Admin)
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! and its audit trail. Operators do the same from the host with `palisade-server site …` and `user role`; both
 //! go through the same checks and store calls.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, put, web};
 use palisade_protocol::audit::{AUDIT_PAGE_MAX, AuditEntry, AuditPage, AuditQuery};
 use palisade_protocol::permissions::{self, Action};
 use palisade_protocol::roles::Role;
@@ -10,7 +10,7 @@ use palisade_protocol::sites::{RoleChange, SiteSettings, SiteSettingsChange};
 use palisade_protocol::{ErrorBody, ErrorCode, SitePublicId, Timestamp, UserId};
 use palisade_store::audit::{self, AuditRecord};
 use palisade_store::sites::{self, SiteChanges};
-use palisade_store::{StoreError, users};
+use palisade_store::{StoreError, sessions, users};
 use serde_json::json;
 
 use super::rooms::actor_of;
@@ -209,6 +209,43 @@ pub async fn assign_role(
             .with_detail("to", role.as_str()),
     );
     Ok(HttpResponse::Ok().json(RoleChange { role }))
+}
+
+/// Signs someone on the caller's site out everywhere: every session of theirs ends, their
+/// refresh tokens stop working and their open sockets close within seconds. Only reaching down,
+/// as with roles; they may sign in again (disabling an account stays with the operator).
+#[utoipa::path(
+    tag = "site administration",
+    security(("bearer" = [])),
+    params(("user" = UserId, Path, description = "the person")),
+    responses(
+        (status = 204, description = "every session of the person has ended (also when none was open)"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "only owners and admins, and only for people below them"),
+        (status = 404, body = ErrorBody, description = "no such person on the site"),
+    )
+)]
+#[delete("/site/people/{user}/sessions")]
+pub async fn end_sessions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<UserId>,
+) -> Result<HttpResponse, ApiError> {
+    let target = path.into_inner();
+    let actor = actor_of(&state, &caller, &req).await?;
+    actor.require_over_person(&state, Action::EndSessions, target).await?;
+    let now = palisade_store::now_millis();
+    let ended =
+        state.store.interact(move |conn| sessions::revoke_all(conn, &target, None, now, "ended_by_admin")).await?;
+    state.audit.record(
+        actor
+            .event("session_expired", Outcome::Success)
+            .with_detail("target", target.to_string())
+            .with_detail("reason", "ended_by_admin")
+            .with_detail("sessions", ended),
+    );
+    Ok(HttpResponse::NoContent().finish())
 }
 
 const AUDIT_PAGE_DEFAULT: u32 = 50;
