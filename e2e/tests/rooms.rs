@@ -1,7 +1,8 @@
-//! Conversations in the widget: a person starts a support conversation and asks; a moderator
-//! finds it in their list with an unread badge (whose count is part of the button's accessible
-//! name), opens it, which marks it read, and replies; the person sees them typing in a polite
-//! live region, then the reply, and that he has seen her question. She then corrects her question
+//! Conversations in the widget: a person starts a support conversation and asks; a moderator,
+//! whose widget is already open, sees it arrive in their list with an unread badge (whose count
+//! is part of the button's accessible name), opens it, which marks it read, and replies; the
+//! person sees them typing in a polite live region, then the reply, and that he has seen her
+//! question. She then corrects her question
 //! and takes back a later message, and he sees both changes live.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -81,6 +82,9 @@ async fn a_support_request_reaches_staff_unread_and_the_answer_comes_back_typed(
     register(&stack, &mia, "mia@example.org", "Mia").await;
     register(&stack, &sam, "sam@example.org", "Sam").await;
     stack.set_role("sam@example.org", Role::Moderator).unwrap();
+    // Sam comes back as a moderator (his socket reads the role as it opens) and waits.
+    open_widget(&sam, None).await;
+    sam.wait_until(&connected()).await.unwrap();
 
     // Mia starts a support conversation from the list; it opens, and she asks.
     mia.click(&testid("rooms")).await.unwrap();
@@ -97,10 +101,8 @@ async fn a_support_request_reaches_staff_unread_and_the_answer_comes_back_typed(
     send(&mia, question).await;
     mia.wait_until(&stored_message(question, 1)).await.unwrap();
 
-    // Sam, now a moderator, comes back (his socket reads the role as it opens): the way to the
-    // list says something is unread elsewhere, and the list says where.
-    open_widget(&sam, None).await;
-    sam.wait_until(&connected()).await.unwrap();
+    // Without a reload, Sam's way to the list says something is unread elsewhere, and the list
+    // says where: the new conversation reached his open widget live.
     let badge = format!("q({})", json!(testid("rooms-unread")));
     sam.wait_until(&format!("!{badge}.hidden && {badge}.textContent.trim() === '1'")).await.unwrap();
     let label = sam.eval(&format!("q({})?.getAttribute('aria-label')", json!(testid("rooms")))).await.unwrap();
