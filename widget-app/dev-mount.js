@@ -20,9 +20,11 @@
     stylesheet.href = new URL("palisade.css", document.baseURI).href;
     const container = document.createElement("div");
     container.className = "palisade-root";
+    container.dataset.theme = "auto";
     root.append(stylesheet, container);
-    // Same origin: Trunk proxies /api/ (and the WebSocket) to the chat server.
-    bindings.mount(container, "dev", location.origin);
+    // Same origin: Trunk proxies /api/ (and the WebSocket) to the chat server. No options:
+    // every one has its default.
+    bindings.mount(host, container, "dev", location.origin, {});
   };
 
   addEventListener("TrunkApplicationStarted", mountWidget);

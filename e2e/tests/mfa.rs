@@ -9,7 +9,7 @@
 mod common;
 
 use common::{
-    PASSWORD, assert_no_csp_violations, code, connected, enabled, open_widget, present, register, step_now,
+    PASSWORD, assert_no_csp_violations, code, connected, enabled, open_widget, present, register, started, step_now,
     submit_sign_up, totp_secret,
 };
 use palisade_e2e::{Driver, Stack, testid};
@@ -141,7 +141,7 @@ async fn a_role_that_requires_a_second_factor_sets_one_up_before_the_chat_opens(
 
     // A reload resumes the session into the same screen.
     gus.reload().await.unwrap();
-    gus.wait_until(&present("launcher")).await.unwrap();
+    gus.wait_until(&started()).await.unwrap();
     gus.click(&testid("launcher")).await.unwrap();
     gus.wait_until(&enabled("mfa-setup")).await.unwrap();
     assert_eq!(gus.eval(&present("chat")).await.unwrap(), json!(false));

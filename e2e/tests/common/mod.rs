@@ -12,6 +12,12 @@ pub fn present(id: &str) -> String {
     format!("q({}) !== null", json!(testid(id)))
 }
 
+/// The app has loaded and mounted. Until then the launcher is the loader's placeholder, which
+/// the app replaces: a WebDriver reference to it goes stale at that moment.
+pub fn started() -> String {
+    "q('.palisade') !== null".to_owned()
+}
+
 pub fn connected() -> String {
     format!("q({})?.dataset.state === 'open'", json!(testid("connection-state")))
 }
@@ -28,7 +34,7 @@ pub async fn open_widget(browser: &Browser, page: Option<&str>) {
         Some(page) => browser.goto(page).await.unwrap(),
         None => browser.reload().await.unwrap(),
     }
-    browser.wait_until(&present("launcher")).await.unwrap();
+    browser.wait_until(&started()).await.unwrap();
     browser.click(&testid("launcher")).await.unwrap();
     browser
         .wait_until(&format!("({} || {}) && !{}", present("auth-form"), present("chat"), present("resuming")))

@@ -1,7 +1,8 @@
-//! The root view: the launcher and the panel it toggles, which shows the sign-in form or the
-//! conversation (or, while a session from an earlier page load is being looked for, a short
-//! "connecting"; or, when the site requires a second factor the person has not set up yet,
-//! that set-up). The panel stays mounted while hidden so the connection and the draft survive.
+//! The root view: the launcher (unless the page hides it) and the panel it toggles, which shows
+//! the sign-in form or the conversation (or, while a session from an earlier page load is being
+//! looked for, a short "connecting"; or, when the site requires a second factor the person has
+//! not set up yet, that set-up). The panel stays mounted while hidden so the connection and the
+//! draft survive; the page opens and closes it too (`window.Palisade`, see `mount.rs`).
 
 use leptos::ev::KeyboardEvent;
 use leptos::html;
@@ -16,7 +17,9 @@ use super::mfa_required::MfaRequired;
 use crate::auth;
 use crate::browser;
 use crate::chat::Chat;
-use crate::config::Config;
+use crate::embed::Embed;
+use crate::embed_options::LauncherMode;
+use crate::host_events::total_unread;
 use crate::sign_in_providers::SignInProviders;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +32,7 @@ enum Screen {
 }
 
 #[component]
-pub fn App(config: Config) -> impl IntoView {
-    let chat = Chat::new(config);
+pub fn App(chat: Chat, embed: Embed) -> impl IntoView {
     let providers = SignInProviders::new();
     auth::resume(chat);
     // Only the kind of screen matters: renewing the token must not remount the conversation.
@@ -47,7 +49,11 @@ pub fn App(config: Config) -> impl IntoView {
     });
     // A mailed link opened this page: the panel opens on its form.
     let link = RwSignal::new(browser::take_mail_link());
-    let open = RwSignal::new(link.get_untracked().is_some());
+    let open = embed.open;
+    if link.get_untracked().is_some() {
+        open.set(true);
+    }
+    let unread = Memo::new(move |_| chat.rooms.with(|rooms| total_unread(rooms.list())));
     let launcher = NodeRef::<html::Button>::new();
     let panel = NodeRef::<html::Section>::new();
 
@@ -69,8 +75,8 @@ pub fn App(config: Config) -> impl IntoView {
     });
 
     safe_view! {
-        <div class="palisade">
-            <Launcher open button_ref=launcher/>
+        <div class="palisade" data-position=embed.position.as_str() data-theme=move || embed.theme.get().as_str()>
+            {(embed.launcher == LauncherMode::Shown).then(|| safe_view! { <Launcher open unread button_ref=launcher/> })}
             <section
                 id="palisade-panel"
                 class="panel"

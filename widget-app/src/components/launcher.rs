@@ -1,12 +1,21 @@
-//! The round button in the corner that opens and closes the panel.
+//! The round button in the corner that opens and closes the panel, with the number of unread
+//! messages. It replaces the loader's placeholder, which looks the same, in the same place.
 
 use leptos::html;
 use leptos::prelude::*;
 
 use super::icons::{ChatIcon, CloseIcon};
+use crate::rooms;
 
 #[component]
-pub fn Launcher(open: RwSignal<bool>, button_ref: NodeRef<html::Button>) -> impl IntoView {
+pub fn Launcher(open: RwSignal<bool>, unread: Memo<u64>, button_ref: NodeRef<html::Button>) -> impl IntoView {
+    let label = move || {
+        let action = if open.get() { "Close chat" } else { "Open chat" };
+        match unread.get() {
+            0 => action.to_owned(),
+            n => format!("{action}, {}", rooms::unread_text(n)),
+        }
+    };
     safe_view! {
         <button
             type="button"
@@ -14,12 +23,17 @@ pub fn Launcher(open: RwSignal<bool>, button_ref: NodeRef<html::Button>) -> impl
             data-testid="launcher"
             aria-controls="palisade-panel"
             aria-expanded=move || if open.get() { "true" } else { "false" }
-            aria-label=move || if open.get() { "Close chat" } else { "Open chat" }
+            aria-label=label
             node_ref=button_ref
             on:click=move |_| open.update(|open| *open = !*open)
         >
             <Show when=move || open.get() fallback=|| safe_view! { <ChatIcon/> }>
                 <CloseIcon/>
+            </Show>
+            <Show when=move || { unread.get() > 0 && !open.get() }>
+                <span class="badge launcher-badge" data-testid="launcher-badge" aria-hidden="true">
+                    {move || rooms::badge(unread.get())}
+                </span>
             </Show>
         </button>
     }
