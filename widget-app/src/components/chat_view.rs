@@ -65,13 +65,16 @@ pub fn ChatView(chat: Chat, open: RwSignal<bool>, on_close: Callback<()>) -> imp
         });
     });
 
+    // Whether the conversation is on screen: the panel open, and no other view in front of it.
+    let showing = Signal::derive(move || open.get() && aside.get() == Aside::None);
+
     // The open room is read while the person can see it: the panel open on the conversation,
     // in a tab that is not hidden.
     let page_visible = RwSignal::new(page_is_visible());
     let listener = window_event_listener_untyped("visibilitychange", move |_| page_visible.set(page_is_visible()));
     on_cleanup(move || listener.remove());
     Effect::new(move |_| {
-        let seen = open.get() && page_visible.get() && aside.get() == Aside::None && phase.get() == Phase::Ready;
+        let seen = showing.get() && page_visible.get() && phase.get() == Phase::Ready;
         let newest = chat.timeline.with(Timeline::highest_seq);
         if seen && newest > 0 {
             chat.mark_read(newest);
@@ -129,7 +132,7 @@ pub fn ChatView(chat: Chat, open: RwSignal<bool>, on_close: Callback<()>) -> imp
                     "Start one",
                     Callback::new(move |()| aside.set(Aside::Rooms)),
                 ),
-                (Phase::Ready, Some(_)) => safe_view! { <MessageList chat/> }.into_any(),
+                (Phase::Ready, Some(_)) => safe_view! { <MessageList chat showing/> }.into_any(),
             }}
             <footer class="chat-footer">
                 <div class="status-line">

@@ -14,8 +14,11 @@ use crate::seen;
 use crate::time_label;
 use crate::timeline::{Row, RowStatus, Timeline};
 
+/// How close to the top of the conversation scrolling must come for older messages to load.
+const NEAR_THE_TOP_PX: i32 = 64;
+
 #[component]
-pub fn MessageList(chat: Chat) -> impl IntoView {
+pub fn MessageList(chat: Chat, #[prop(into)] showing: Signal<bool>) -> impl IntoView {
     let scroller = NodeRef::<html::Div>::new();
     let rows = Memo::new(move |_| chat.rows());
     let seen = Memo::new(move |_| {
@@ -32,14 +35,16 @@ pub fn MessageList(chat: Chat) -> impl IntoView {
         let current = newest.get();
         let wrote = previous.is_some_and(|(_, outgoing)| current.1 > outgoing);
         if wrote || at_bottom.try_get_value().unwrap_or(false) {
-            // By the next frame the list may be gone (signed out), hence `try_`.
-            request_animation_frame(move || {
-                if let Some(scroller) = scroller.try_get_untracked().flatten() {
-                    scroller.set_scroll_top(scroller.scroll_height());
-                }
-            });
+            to_bottom(scroller);
         }
         current
+    });
+    // Hidden (the panel closed, another view in front), the list has no height and cannot be
+    // scrolled: a conversation loaded then would open on its oldest message once shown.
+    Effect::new(move |_| {
+        if showing.get() && at_bottom.try_get_value().unwrap_or(false) {
+            to_bottom(scroller);
+        }
     });
     // Older history is prepended: keep the messages the person is looking at where they are.
     let keep_from_bottom = StoredValue::new(None::<i32>);
@@ -58,15 +63,21 @@ pub fn MessageList(chat: Chat) -> impl IntoView {
             }
         });
     });
-    let load_earlier = move |_| {
+    let load_earlier = move || {
         if let Some(el) = scroller.get_untracked() {
             keep_from_bottom.set_value(Some(el.scroll_height() - el.scroll_top()));
         }
         chat.load_earlier();
     };
     let on_scroll = move |_| {
-        if let Some(el) = scroller.get_untracked() {
-            at_bottom.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 48);
+        let Some(el) = scroller.get_untracked() else { return };
+        at_bottom.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 48);
+        // Scrolling up to the top reads on into older history; the button stays for keyboards.
+        let wants_more = el.scroll_top() < NEAR_THE_TOP_PX
+            && chat.timeline.with_untracked(Timeline::has_more_before)
+            && !chat.loading_earlier.get_untracked();
+        if wants_more {
+            load_earlier();
         }
     };
 
@@ -78,7 +89,7 @@ pub fn MessageList(chat: Chat) -> impl IntoView {
                     class="load-earlier"
                     data-testid="load-earlier"
                     disabled=move || chat.loading_earlier.get()
-                    on:click=load_earlier
+                    on:click=move |_| load_earlier()
                 >
                     "Show earlier messages"
                 </button>
@@ -91,6 +102,16 @@ pub fn MessageList(chat: Chat) -> impl IntoView {
             </ol>
         </div>
     }
+}
+
+/// Scrolls to the newest message on the next frame, when the list has its layout; by then it
+/// may be gone (signed out), hence `try_`.
+fn to_bottom(scroller: NodeRef<html::Div>) {
+    request_animation_frame(move || {
+        if let Some(scroller) = scroller.try_get_untracked().flatten() {
+            scroller.set_scroll_top(scroller.scroll_height());
+        }
+    });
 }
 
 fn message_item(
