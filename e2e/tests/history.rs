@@ -1,5 +1,6 @@
 //! Older history: a conversation longer than a page of history opens on its newest messages,
-//! and scrolling up to the top loads the earlier ones while the reader keeps their place.
+//! and scrolling up to the top loads the earlier ones while the reader keeps their place; the
+//! day's heading moves up with them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -99,5 +100,11 @@ async fn scrolling_up_to_the_top_loads_earlier_messages_in_place() {
     .unwrap();
     let seqs = ada.eval(&format!("qa({}).map((m) => Number(m.dataset.seq))", json!(testid("message")))).await.unwrap();
     assert_eq!(seqs, json!((1..=SENT).collect::<Vec<_>>()), "every message once, oldest first");
+    // All of it was written today: one heading, before the first message.
+    let headings = ada
+        .eval(&format!("qa({}).map((h) => [h.textContent, h.nextElementSibling?.dataset.seq])", json!(testid("day"))))
+        .await
+        .unwrap();
+    assert_eq!(headings, json!([["Today", "1"]]));
     assert_no_csp_violations(&ada).await;
 }

@@ -8,6 +8,7 @@ mod chat;
 mod components;
 mod config;
 mod cooldown;
+mod days;
 mod embed;
 mod embed_options;
 mod error_text;

@@ -1,4 +1,4 @@
-//! The conversation, oldest first. Bodies and names are text nodes, never markup. The person's
+//! The conversation, oldest first, with a heading before each day. Bodies and names are text nodes, never markup. The person's
 //! own stored messages can be edited in place or deleted (after a question).
 
 use leptos::ev::KeyboardEvent;
@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 
 use super::composer::tidy;
 use crate::chat::Chat;
+use crate::days::{self, Day};
 use crate::seen;
 use crate::time_label;
 use crate::timeline::{Row, RowStatus, Timeline};
@@ -98,7 +99,11 @@ pub fn MessageList(chat: Chat, #[prop(into)] showing: Signal<bool>) -> impl Into
                 <p class="empty">"No messages yet. Say hello!"</p>
             </Show>
             <ol class="messages" data-testid="message-list" role="log" aria-live="polite" aria-label="Messages">
-                <For each=move || rows.get() key=|row| row.key.clone() children=move |row| message_item(chat, scroller, seen, row)/>
+                <For
+                    each=move || days::with_days(rows.get(), days::local_day)
+                    key=days::key
+                    children=move |(row, day)| (day.map(day_heading), message_item(chat, scroller, seen, row))
+                />
             </ol>
         </div>
     }
@@ -112,6 +117,14 @@ fn to_bottom(scroller: NodeRef<html::Div>) {
             scroller.set_scroll_top(scroller.scroll_height());
         }
     });
+}
+
+fn day_heading(day: Day) -> impl IntoView {
+    safe_view! {
+        <li class="day" data-testid="day">
+            <span>{days::heading(day)}</span>
+        </li>
+    }
 }
 
 fn message_item(
