@@ -137,25 +137,18 @@ impl Actor {
         })
     }
 
-    /// For acting on someone else or on what they wrote: the matrix allows it, and they are on
-    /// the site and rank below the actor.
+    /// For acting on someone else or on what they wrote (in `room`, or on the person when
+    /// `None`): the matrix allows it, and they are on the site and rank below the actor.
     pub async fn require_over(
         &self,
         state: &AppState,
         action: Action,
-        room: RoomId,
+        room: Option<RoomId>,
         target: UserId,
     ) -> Result<(), ApiError> {
-        self.require(state, action, Some(room))?;
-        let role = self.target_role(state, action, Some(room), target).await?;
-        self.require_outranks(state, action, Some(room), role)
-    }
-
-    /// As [`Self::require_over`], for acting on the person rather than in a room.
-    pub async fn require_over_person(&self, state: &AppState, action: Action, target: UserId) -> Result<(), ApiError> {
-        self.require(state, action, None)?;
-        let role = self.target_role(state, action, None, target).await?;
-        self.require_outranks(state, action, None, role)
+        self.require(state, action, room)?;
+        let role = self.target_role(state, action, room, target).await?;
+        self.require_outranks(state, action, room, role)
     }
 
     /// Moderation reaches only down: a moderator cannot remove an admin, nor anyone their peer.

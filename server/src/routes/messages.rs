@@ -182,7 +182,7 @@ pub async fn remove(
     let message = visible_message(&state, &actor, "delete_message", room, id).await?;
     let own = message.author == actor.user;
     if !own {
-        actor.require_over(&state, Action::DeleteAnyMessage, room, message.author).await?;
+        actor.require_over(&state, Action::DeleteAnyMessage, Some(room), message.author).await?;
     }
     let by = actor.user;
     let author = message.author;
@@ -220,7 +220,7 @@ pub async fn versions(
     let actor = actor_of(&state, &caller, &req).await?;
     let message = visible_message(&state, &actor, "see_earlier_versions", room, id).await?;
     if message.author != actor.user {
-        actor.require_over(&state, Action::SeeEarlierVersions, room, message.author).await?;
+        actor.require_over(&state, Action::SeeEarlierVersions, Some(room), message.author).await?;
     }
     let stored = state.store.interact(move |conn| messages::versions(conn, &id)).await?;
     let versions = stored

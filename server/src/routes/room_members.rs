@@ -140,7 +140,7 @@ async fn moderation(
     if seen.room.kind == RoomKind::Direct {
         return Err(ApiError::new(ErrorCode::ValidationFailed, "nobody moderates a direct conversation"));
     }
-    actor.require_over(state, action, room, target).await
+    actor.require_over(state, action, Some(room), target).await
 }
 
 /// Takes someone of a lower role out of a room, closing its live delivery to them at once.

@@ -234,7 +234,7 @@ pub async fn end_sessions(
 ) -> Result<HttpResponse, ApiError> {
     let target = path.into_inner();
     let actor = actor_of(&state, &caller, &req).await?;
-    actor.require_over_person(&state, Action::EndSessions, target).await?;
+    actor.require_over(&state, Action::EndSessions, None, target).await?;
     let now = palisade_store::now_millis();
     let ended =
         state.store.interact(move |conn| sessions::revoke_all(conn, &target, None, now, "ended_by_admin")).await?;
