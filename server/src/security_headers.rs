@@ -4,7 +4,9 @@
 //! - Widget assets: the host page loads them from another site, so they must be loadable
 //!   cross-origin (CORP `cross-origin`), including by cross-origin-isolated hosts. Opened
 //!   directly they are documents like any other: no framing, nothing allowed (a script or
-//!   stylesheet loaded by a page is governed by that page's CSP, not by its own).
+//!   stylesheet loaded by a page is governed by that page's CSP, not by its own). A page whose
+//!   origin CORS lets read a file may also time it (`Timing-Allow-Origin`, that origin only), so
+//!   site owners can see in Resource Timing what the widget costs their pages.
 //! - HTML: a strict CSP that allows only our own scripts and styles, with Trusted Types;
 //!   WebAssembly compilation only for the development page under `/widget/`, which runs the
 //!   widget (the sign-in popup's pages run one small script and no WebAssembly).
@@ -91,6 +93,10 @@ pub async fn add(
             set(headers, header::CONTENT_SECURITY_POLICY, API_CSP);
             set(headers, header::X_FRAME_OPTIONS, "DENY");
             set(headers, HeaderName::from_static("cross-origin-resource-policy"), "cross-origin");
+            // Set by the CORS layer only for an origin some site allows; never `*`.
+            if let Some(origin) = headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).cloned() {
+                headers.insert(HeaderName::from_static("timing-allow-origin"), origin);
+            }
         }
         Kind::WidgetPage | Kind::Page => {
             let csp = if kind == Kind::WidgetPage { WIDGET_PAGE_CSP } else { PAGE_CSP };

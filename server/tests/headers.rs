@@ -61,6 +61,16 @@ async fn widget_assets_load_cross_origin_and_html_gets_a_strict_csp() {
         "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     );
     assert_eq!(header(&asset, "x-frame-options"), "DENY");
+    assert!(asset.headers().get("timing-allow-origin").is_none(), "no page asked, so none may time it");
+    // A host page of a site may read (CORS) and time (Resource Timing) what it loads; others
+    // may load it but learn no more of it than that.
+    let from_site = app.http.get(app.url("/widget/palisade.js")).header("origin", ORIGIN).send().await.unwrap();
+    assert_eq!(header(&from_site, "access-control-allow-origin"), ORIGIN);
+    assert_eq!(header(&from_site, "timing-allow-origin"), ORIGIN);
+    let elsewhere =
+        app.http.get(app.url("/widget/palisade.js")).header("origin", "https://evil.example").send().await.unwrap();
+    assert!(elsewhere.headers().get("access-control-allow-origin").is_none());
+    assert!(elsewhere.headers().get("timing-allow-origin").is_none());
     let hashed = app.http.get(app.url("/widget/palisade-widget-0123456789abcdef.js")).send().await.unwrap();
     assert_eq!(hashed.status(), 200);
     assert_eq!(header(&hashed, "cache-control"), "public, max-age=31536000, immutable", "its name changes with it");
@@ -109,4 +119,51 @@ async fn plain_http_only_redirects_to_the_public_https_url() {
     assert_eq!(login.status(), 308, "the method is kept, not turned into a GET");
     assert!(login.headers().get("set-cookie").is_none());
     assert!(login.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_browser_that_accepts_brotli_gets_the_builds_brotli_copy() {
+    let app = TestApp::spawn().await;
+    let dir = &app.config.widget_dir;
+    std::fs::create_dir_all(dir).unwrap();
+    let wasm = "palisade-widget_bg-0123456789abcdef.wasm";
+    std::fs::write(dir.join(wasm), b"\0asm plain").unwrap();
+    std::fs::write(dir.join(format!("{wasm}.br")), b"brotli bytes").unwrap();
+    std::fs::write(dir.join("palisade.js"), "/* loader */").unwrap();
+    std::fs::write(dir.join("palisade.js.br"), b"brotli loader").unwrap();
+    std::fs::write(dir.join("integrity.json"), "{}").unwrap();
+    let get = |path: &str, accept: Option<&str>| {
+        let request = app.http.get(app.url(&format!("/widget/{path}")));
+        let request = match accept {
+            Some(accept) => request.header("accept-encoding", accept),
+            None => request,
+        };
+        request.send()
+    };
+
+    let packed = get(wasm, Some("gzip, deflate, br, zstd")).await.unwrap();
+    assert_eq!(packed.status(), 200);
+    assert_eq!(header(&packed, "content-encoding"), "br");
+    assert_eq!(header(&packed, "content-type"), "application/wasm", "the type of what it unpacks to");
+    assert!(header(&packed, "vary").contains("accept-encoding"), "{}", header(&packed, "vary"));
+    assert_eq!(header(&packed, "cache-control"), "public, max-age=31536000, immutable");
+    assert_eq!(header(&packed, "cross-origin-resource-policy"), "cross-origin");
+    assert_everywhere(&packed);
+    assert_eq!(&packed.bytes().await.unwrap()[..], b"brotli bytes");
+    let loader = get("palisade.js", Some("br")).await.unwrap();
+    assert_eq!(header(&loader, "content-type"), "text/javascript; charset=utf-8");
+    assert_eq!(header(&loader, "cache-control"), "no-cache");
+    assert_eq!(&loader.bytes().await.unwrap()[..], b"brotli loader");
+
+    // Not accepted, refused with q=0, or no copy built: the file as it is, still varying.
+    for (path, accept) in [(wasm, None), (wasm, Some("gzip")), (wasm, Some("br;q=0")), ("integrity.json", Some("br"))] {
+        let plain = get(path, accept).await.unwrap();
+        assert_eq!(plain.status(), 200, "{path} {accept:?}");
+        assert!(plain.headers().get("content-encoding").is_none(), "{path} {accept:?}");
+        assert!(header(&plain, "vary").contains("accept-encoding"), "{path} {accept:?}");
+        assert_ne!(&plain.bytes().await.unwrap()[..], b"brotli bytes");
+    }
+    // A name that is not a plain file name in the directory is never looked up as a copy.
+    let outside = get("..%2Fpalisade.js", Some("br")).await.unwrap();
+    assert_ne!(outside.status(), 200);
 }

@@ -23,17 +23,17 @@ pub fn gzip_len(data: &[u8]) -> Result<usize> {
     Ok(encoder.finish().context("gzip")?.len())
 }
 
-/// Brotli with the crate (slow in xtask's unoptimized build: seconds per 100 KiB).
-pub fn brotli_len(data: &[u8]) -> Result<usize> {
+/// Brotli with the crate.
+fn brotli_bytes(data: &[u8]) -> Result<Vec<u8>> {
     let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
     let mut out = Vec::new();
     brotli::BrotliCompress(&mut &data[..], &mut out, &params).context("brotli")?;
-    Ok(out.len())
+    Ok(out)
 }
 
-/// Brotli with the `brotli` command (Debian package brotli) when it is installed, else the
-/// crate; same settings either way.
-fn brotli_file_len(path: &Path, data: &[u8]) -> Result<usize> {
+/// The file `path` (holding `data`) brotli-compressed, with the `brotli` command (Debian
+/// package brotli) when it is installed, else the crate; same settings either way.
+pub fn brotli_file(path: &Path, data: &[u8]) -> Result<Vec<u8>> {
     if which("brotli").is_some() {
         let output = std::process::Command::new("brotli")
             .args(["-q", "11", "-w", "22", "-c"])
@@ -41,20 +41,20 @@ fn brotli_file_len(path: &Path, data: &[u8]) -> Result<usize> {
             .output()
             .context("running brotli")?;
         if output.status.success() {
-            return Ok(output.stdout.len());
+            return Ok(output.stdout);
         }
     }
-    brotli_len(data)
+    brotli_bytes(data)
 }
 
 #[cfg(test)]
 fn measure(data: &[u8]) -> Result<Sizes> {
-    Ok(Sizes { raw: data.len(), gzip: gzip_len(data)?, brotli: brotli_len(data)? })
+    Ok(Sizes { raw: data.len(), gzip: gzip_len(data)?, brotli: brotli_bytes(data)?.len() })
 }
 
 pub fn measure_file(path: &Path) -> Result<Sizes> {
     let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Sizes { raw: data.len(), gzip: gzip_len(&data)?, brotli: brotli_file_len(path, &data)? })
+    Ok(Sizes { raw: data.len(), gzip: gzip_len(&data)?, brotli: brotli_file(path, &data)?.len() })
 }
 
 fn kib(bytes: usize) -> String {

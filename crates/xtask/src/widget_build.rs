@@ -8,15 +8,17 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest as _, Sha256};
 
 use crate::cmd::Cmd;
-use crate::{paths, widget_pin};
+use crate::{paths, sizes, widget_pin};
 
 /// Stored in the dist directory after a successful build. A dotfile, so static file servers
 /// (actix-files by default) do not serve it.
 const STAMP_FILE: &str = ".palisade-build-stamp";
 
 /// Everything a release build of the widget depends on, relative to the repository root.
-/// package-lock.json pins wasm-opt, whose version changes the output too.
-const INPUTS: &[&str] = &["widget-app", "shared", "Cargo.toml", "Cargo.lock", "Trunk.toml", "package-lock.json"];
+/// package-lock.json pins wasm-opt, whose version changes the output too, and
+/// .cargo/config.toml sets the widget's compiler flags.
+const INPUTS: &[&str] =
+    &["widget-app", "shared", "Cargo.toml", "Cargo.lock", "Trunk.toml", "package-lock.json", ".cargo/config.toml"];
 
 /// Directories never part of the inputs, wherever they are.
 const SKIPPED_DIRS: &[&str] = &["target", "node_modules", ".git"];
@@ -85,6 +87,24 @@ pub fn artifacts(dist: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// Writes `<file>.br` beside each file a host page loads (the app, the loader, the stylesheet),
+/// which the server sends to browsers that accept brotli: compressed once, at the strongest
+/// setting, instead of on every request.
+fn write_brotli_copies(dist: &Path) -> Result<()> {
+    for entry in fs::read_dir(dist).with_context(|| format!("listing {}", dist.display()))? {
+        let path = entry.with_context(|| format!("listing {}", dist.display()))?.path();
+        let ext = path.extension().and_then(|e| e.to_str());
+        if !path.is_file() || !matches!(ext, Some("wasm" | "js" | "css")) {
+            continue;
+        }
+        let data = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let mut copy = path.clone().into_os_string();
+        copy.push(".br");
+        fs::write(&copy, sizes::brotli_file(&path, &data)?).with_context(|| format!("writing {copy:?}"))?;
+    }
+    Ok(())
+}
+
 /// Every `.wasm` in `dist` is a WebAssembly module (starts with `\0asm`), and there is one.
 fn check_wasm(dist: &Path) -> Result<()> {
     let modules: Vec<PathBuf> =
@@ -141,6 +161,7 @@ pub fn ensure_release_build() -> Result<PathBuf> {
     Cmd::new("trunk").args(["build", "--release", "--offline"]).run()?;
     check_wasm(&dist).context("after `trunk build --release`")?;
     widget_pin::pin(&dist).context("pinning the widget build")?;
+    write_brotli_copies(&dist).context("compressing the widget build")?;
     let stamp = dist.join(STAMP_FILE);
     fs::write(&stamp, stamp_text(&inputs, &output_fingerprint(&dist)?))
         .with_context(|| format!("writing {}", stamp.display()))?;
@@ -150,6 +171,30 @@ pub fn ensure_release_build() -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_a_page_loads_gets_a_brotli_copy_that_unpacks_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = dir.path();
+        let files = [
+            ("app_bg.wasm", "\0asm module ".repeat(100)),
+            ("app.js", "export {};\n".repeat(100)),
+            ("palisade.css", ".x{}".repeat(100)),
+        ];
+        for (name, text) in &files {
+            fs::write(dist.join(name), text).unwrap();
+        }
+        fs::write(dist.join("integrity.json"), "{}").unwrap();
+        write_brotli_copies(dist).unwrap();
+        for (name, text) in &files {
+            let packed = fs::read(dist.join(format!("{name}.br"))).unwrap();
+            assert!(packed.len() < text.len() / 10, "{name}");
+            let mut unpacked = Vec::new();
+            brotli::BrotliDecompress(&mut &packed[..], &mut unpacked).unwrap();
+            assert_eq!(unpacked, text.as_bytes(), "{name}");
+        }
+        assert!(!dist.join("integrity.json.br").exists(), "only what a page loads");
+    }
 
     fn tree() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
