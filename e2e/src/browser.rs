@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 /// The W3C WebDriver key under which a script's returned element is referenced.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// The window of [`Driver::browser`]: a desktop's, wider than the widget's mobile layout.
+const DESKTOP_WINDOW: (u32, u32) = (1280, 900);
 /// How long any single DOM condition may take before the test fails.
 const CONDITION_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -91,24 +93,44 @@ impl Driver {
 
     /// A new headless Chromium with its own empty profile (so sessions share nothing).
     pub async fn browser(&self, name: &str) -> Result<Browser, BrowserError> {
+        self.session(name, DESKTOP_WINDOW, None).await
+    }
+
+    /// A browser that lays pages out as a phone `width` CSS pixels wide would (a touch screen,
+    /// in Chromium's mobile emulation) while the height follows the window's, so that making
+    /// the window shorter narrows the visual viewport as an on-screen keyboard does. Headless
+    /// windows are never narrower than 500 pixels, hence the emulation.
+    pub async fn phone(&self, name: &str, width: u32, height: u32) -> Result<Browser, BrowserError> {
+        // A height of 0 leaves the height to the window.
+        let metrics = json!({ "deviceMetrics": { "width": width, "height": 0, "pixelRatio": 2.0, "touch": true, "mobile": true } });
+        self.session(name, (DESKTOP_WINDOW.0, height), Some(metrics)).await
+    }
+
+    async fn session(
+        &self,
+        name: &str,
+        (width, height): (u32, u32),
+        mobile_emulation: Option<Value>,
+    ) -> Result<Browser, BrowserError> {
         let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let profile = self.profiles.join(name);
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
         // The chat server's certificate is the self-signed development one.
         capabilities.insert("acceptInsecureCerts".into(), json!(true));
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": binary,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                    "--disable-sync", "--disable-quic", "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
-            }),
-        );
+        let mut options = json!({
+            "binary": binary,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                "--disable-sync", "--disable-quic", format!("--window-size={width},{height}"),
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        });
+        if let Some(emulation) = mobile_emulation {
+            options["mobileEmulation"] = emulation;
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
         let client = ClientBuilder::new(HttpConnector::new()).capabilities(capabilities).connect(&self.url).await?;
         client
             .update_timeouts(TimeoutConfiguration::new(Some(CONDITION_TIMEOUT + Duration::from_secs(5)), None, None))
@@ -168,6 +190,12 @@ impl Browser {
             .map(|v| v.as_str().unwrap_or_default().to_owned())
             .unwrap_or_default();
         Err(BrowserError::ConditionTimeout { condition: condition.to_owned(), timeout: CONDITION_TIMEOUT, state })
+    }
+
+    /// Resolves once no animation of the widget's is running (an opening panel moves and
+    /// scales its boxes); endless ones, such as a typing indicator, do not count.
+    pub async fn wait_for_animations(&self) -> Result<(), BrowserError> {
+        self.wait_until("root.getAnimations().every((a) => a.effect.getComputedTiming().iterations === Infinity)").await
     }
 
     /// The widget element matching `selector`, as a WebDriver element for real input.

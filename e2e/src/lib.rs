@@ -63,6 +63,15 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Where tests leave what people look at afterwards (figures, screenshots):
+/// `$PALISADE_E2E_ARTIFACTS`, or `target/e2e-artifacts` in the workspace. Created if missing.
+pub fn artifacts_dir() -> Result<PathBuf, HarnessError> {
+    let dir = std::env::var_os("PALISADE_E2E_ARTIFACTS")
+        .map_or_else(|| repo_root().join("target").join("e2e-artifacts"), PathBuf::from);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
 fn widget_dir() -> Result<PathBuf, HarnessError> {
     let dir = std::env::var_os("PALISADE_E2E_WIDGET_DIR").map(PathBuf::from).ok_or_else(|| {
         HarnessError::Environment(

@@ -130,7 +130,7 @@ async fn calls_made_before_the_app_loaded_are_replayed_and_the_api_drives_it() {
         .eval("[Object.isFrozen(Palisade), Object.keys(Palisade).sort(), document.querySelectorAll('#palisade-widget').length]")
         .await
         .unwrap();
-    assert_eq!(global, json!([true, ["close", "open", "setTheme", "signOut", "toggle", "version"], 1]));
+    assert_eq!(global, json!([true, ["close", "open", "setLocale", "setTheme", "signOut", "toggle", "version"], 1]));
 
     assert_eq!(seen(&browser).await.as_array().unwrap().len(), 5, "no error event: {}", seen(&browser).await);
     assert_no_csp_violations(&browser).await;

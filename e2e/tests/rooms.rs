@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{assert_no_csp_violations, connected, enabled, open_widget, register};
+use common::{accessible_text, assert_no_csp_violations, connected, enabled, open_widget, register};
 use palisade_e2e::{Browser, Driver, Stack, testid};
 use palisade_protocol::roles::Role;
 use serde_json::json;
@@ -25,16 +25,6 @@ fn stored_message(text: &str, seq: u64) -> String {
 /// The list entry of the (only) support conversation.
 fn support_entry() -> String {
     format!("{}[data-kind=\"support\"]", testid("room"))
-}
-
-/// The text a screen reader names an element by: its text, without what is `aria-hidden`.
-fn accessible_text(selector: &str) -> String {
-    format!(
-        "(() => {{ const walk = (n) => n.nodeType === 3 ? n.textContent \
-           : n.getAttribute?.('aria-hidden') === 'true' ? '' : Array.from(n.childNodes).map(walk).join(''); \
-           return walk(q({})); }})()",
-        json!(selector)
-    )
 }
 
 /// At least `n` read markers stored: resource timing lists a request once its answer is in,
@@ -110,7 +100,7 @@ async fn a_support_request_reaches_staff_unread_and_the_answer_comes_back_typed(
     sam.click(&testid("rooms")).await.unwrap();
     let entry = support_entry();
     sam.wait_until(&format!("q({})?.dataset.unread === '1'", json!(entry))).await.unwrap();
-    assert_eq!(sam.eval(&accessible_text(&entry)).await.unwrap(), "Support · Mia, 1 unread message");
+    assert_eq!(sam.eval(&accessible_text(&entry)).await.unwrap(), "Support · Mia, online, 1 unread message");
     assert_eq!(
         sam.eval(&format!("q({} + ' .badge')?.getAttribute('aria-hidden')", json!(entry))).await.unwrap(),
         "true",

@@ -17,6 +17,10 @@
  * data-position right | left                  data-accent  #rgb | #rrggbb
  * data-theme    light | dark | auto           data-open    open the panel once loaded
  * data-launcher hidden: no button; the page opens the panel with Palisade.open()
+ * data-locale   en | de | ar (any tag of those languages, such as de-AT); else the page's
+ *               <html lang>, then the browser's languages, then English
+ * data-notify   title and/or sound: a count in the page's title and a chime for messages that
+ *               arrive while the panel is closed (off by default)
  * The app checks these and names a wrong one on the console; until it runs, the launcher uses
  * only the values it can see are right.
  */
@@ -57,6 +61,8 @@
     theme: data.theme,
     open: data.open,
     launcher: data.launcher,
+    locale: data.locale,
+    notify: data.notify,
   };
 
   // Calls made before the app runs wait here and are replayed in order once it does.
@@ -87,6 +93,7 @@
     toggle: () => call("toggle"),
     signOut: () => call("signOut"),
     setTheme: (theme) => call("setTheme", String(theme)),
+    setLocale: (tag) => call("setLocale", String(tag)),
   });
 
   const start = () => {

@@ -14,6 +14,7 @@ use palisade_protocol::mfa::{
     MfaChallenge, MfaStatus, MfaVerifyRequest, ReauthRequest, RecoveryCodes, TotpConfirmRequest, TotpEnrollment,
 };
 use palisade_protocol::oauth::{OAuthExchangeRequest, OAuthProviders};
+use palisade_protocol::presence::OnlineList;
 use palisade_protocol::rooms::{ReadMarker, RoomList, RoomSummary, StartSupport};
 use palisade_protocol::sites::SiteInfo;
 use palisade_protocol::{ErrorBody, ErrorCode, MessageId, RoomId, SessionId};
@@ -23,6 +24,7 @@ use web_sys::{ReferrerPolicy, RequestCredentials};
 
 use crate::config::Config;
 use crate::error_text;
+use crate::i18n::t;
 use crate::session::AccessToken;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,11 +73,9 @@ impl ApiError {
     pub fn user_message(&self) -> String {
         match self {
             Self::Server { code, message, retry_after } => error_text::for_code(*code, message, *retry_after),
-            Self::Status(status) => {
-                format!("The chat server answered with an error ({status}). Please try again.")
-            }
-            Self::Network => "Cannot reach the chat server. Check your connection and try again.".to_owned(),
-            Self::Decode => "The chat server sent an answer this widget does not understand.".to_owned(),
+            Self::Status(status) => (t().server_status)(*status),
+            Self::Network => t().unreachable.to_owned(),
+            Self::Decode => t().not_understood.to_owned(),
         }
     }
 }
@@ -246,6 +246,11 @@ pub async fn change_password(
 
 pub async fn rooms(config: &Config, token: &AccessToken) -> Result<RoomList, ApiError> {
     read(bearer(Request::get(&config.api_url("/rooms")), token).send().await).await
+}
+
+/// Who on the site has a connection open now.
+pub async fn presence(config: &Config, token: &AccessToken) -> Result<OnlineList, ApiError> {
+    read(bearer(Request::get(&config.api_url("/presence")), token).send().await).await
 }
 
 /// A new support conversation with the site's staff.

@@ -18,6 +18,7 @@ use palisade_protocol::SitePublicId;
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::chat::Chat;
+use crate::i18n::t;
 use crate::session::AccessToken;
 
 fn lock_name(site: &SitePublicId) -> String {
@@ -167,7 +168,7 @@ pub fn sign_out(chat: Chat) {
         }
         match result {
             Ok(()) => chat.sign_out(None),
-            Err(err) => chat.error.set(Some(format!("Could not sign out: {}", err.user_message()))),
+            Err(err) => chat.error.set(Some((t().could_not_sign_out)(&err.user_message()))),
         }
     });
 }

@@ -20,6 +20,8 @@ use crate::auth;
 use crate::browser;
 use crate::config::Config;
 use crate::error_text;
+use crate::i18n::t;
+use crate::presence::Online;
 use crate::rooms::Rooms;
 use crate::seen;
 use crate::session::{AccessToken, Session};
@@ -52,6 +54,8 @@ pub struct Chat {
     pub readers: RwSignal<Vec<Reader>>,
     /// Who else is typing in the open room.
     pub typing: RwSignal<Typing>,
+    /// Who on the site is online, for the dot beside a direct or support conversation.
+    pub online: RwSignal<Online>,
     /// When this person's last typing notice went out.
     typing_sent: StoredValue<Option<i64>>,
     pub phase: RwSignal<Phase>,
@@ -75,6 +79,7 @@ impl Chat {
             parked: StoredValue::new(Vec::new()),
             readers: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Typing::default()),
+            online: RwSignal::new(Online::default()),
             typing_sent: StoredValue::new(None),
             phase: RwSignal::new(Phase::Loading),
             connection: RwSignal::new(ConnectionState::Connecting),
@@ -401,10 +406,10 @@ impl Chat {
     pub fn send(&self, body: &str) -> Result<(), String> {
         check_message_body(body).map_err(|err| error_text::for_limit(&err))?;
         if self.shown.get_value().is_none() {
-            return Err("The conversation is not open yet.".to_owned());
+            return Err(t().not_open_yet.to_owned());
         }
         let Some(client_id) = browser::new_client_id() else {
-            return Err("This browser cannot create message ids (window.crypto is missing).".to_owned());
+            return Err(t().no_crypto.to_owned());
         };
         self.timeline.update(|timeline| timeline.push_outgoing(client_id, body.to_owned(), browser::now()));
         self.error.set(None);
@@ -538,6 +543,31 @@ impl Chat {
         self.with_loaded(room, |t| t.insert(view));
     }
 
+    /// Takes the site's online list afresh: the socket is (again) ready, and presence frames
+    /// from before it came are lost.
+    pub fn refresh_presence(&self) {
+        let generation = self.generation.get_value();
+        let chat = *self;
+        self.online.update(Online::fetch_started);
+        spawn_local(async move {
+            let list = match auth::token(chat).await {
+                Ok(token) => api::presence(&chat.config(), &token).await,
+                Err(err) => Err(err),
+            };
+            if !chat.is_current(generation) {
+                return;
+            }
+            match list {
+                Ok(list) => chat.online.update(|online| online.fetched(list.online.into_iter().map(|user| user.id))),
+                Err(_) => chat.online.update(Online::fetch_failed),
+            }
+        });
+    }
+
+    pub fn someone_online(&self, user: UserId, online: bool) {
+        self.online.update(|known| known.changed(user, online));
+    }
+
     /// `user` has read `room` up to `seq`.
     pub fn someone_read(&self, room: RoomId, user: UserId, seq: u64) {
         if self.session.user_untracked().is_some_and(|me| me.id == user) {
@@ -568,7 +598,7 @@ impl Chat {
 
     pub fn lost_room(&self, room: RoomId) {
         if self.shown.get_value() == Some(room) {
-            self.error.set(Some("You are no longer in this room.".into()));
+            self.error.set(Some(t().no_longer_in_room.into()));
         }
         self.rooms.update(|rooms| rooms.remove(room));
     }

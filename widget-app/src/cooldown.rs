@@ -9,6 +9,7 @@ use palisade_protocol::ErrorCode;
 
 use crate::api::ApiError;
 use crate::browser;
+use crate::i18n::t;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Cooldown {
@@ -60,7 +61,7 @@ impl Cooldown {
             Some(secs) if err.is_transient() => {
                 self.start(secs.max(1));
                 if err.code() == Some(ErrorCode::RateLimited) {
-                    "Too many attempts. Please wait a little before trying again.".to_owned()
+                    t().too_many_attempts.to_owned()
                 } else {
                     err.user_message()
                 }
@@ -72,7 +73,7 @@ impl Cooldown {
 
 /// The submit button's words while the countdown runs.
 pub fn label(left: u64) -> String {
-    format!("Try again in {left} s")
+    (t().try_again_in)(left)
 }
 
 #[cfg(test)]

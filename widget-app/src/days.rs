@@ -4,6 +4,8 @@
 use palisade_protocol::Timestamp;
 use wasm_bindgen::JsValue;
 
+use crate::i18n::{Strings, t};
+use crate::time_label;
 use crate::timeline::Row;
 
 /// A calendar day in the visitor's time zone: year, zero-based month, day of the month.
@@ -47,51 +49,48 @@ fn day_of_date(date: &js_sys::Date) -> Day {
     Day { year: date.get_full_year(), month: date.get_month(), date: date.get_date() }
 }
 
-/// "Today", "Yesterday", or the date ("3 March", with the year when it is not this year).
+/// "Today", "Yesterday" (in the active locale), or the date as the locale writes it ("3 March",
+/// with the year when it is not this year).
 pub fn heading(day: Day) -> String {
     let now = js_sys::Date::new_0();
     let today = day_of_date(&now);
     // Noon, so that a daylight-saving change cannot move "a day ago" onto another date.
-    let yesterday = js_sys::Date::new_with_year_month_day_hr_min_sec(
-        today.year,
-        i32::try_from(today.month).unwrap_or(0),
-        i32::try_from(today.date).unwrap_or(1) - 1,
-        12,
-        0,
-        0,
-    );
-    label(day, today, day_of_date(&yesterday))
+    let noon = |day: Day, offset: i32| {
+        js_sys::Date::new_with_year_month_day_hr_min_sec(
+            day.year,
+            i32::try_from(day.month).unwrap_or(0),
+            i32::try_from(day.date).unwrap_or(1) + offset,
+            12,
+            0,
+            0,
+        )
+    };
+    let yesterday = day_of_date(&noon(today, -1));
+    label(day, today, yesterday, t(), |day, with_year| {
+        let options: &[(&str, &str)] = if with_year {
+            &[("day", "numeric"), ("month", "long"), ("year", "numeric")]
+        } else {
+            &[("day", "numeric"), ("month", "long")]
+        };
+        time_label::format(&noon(day, 0), options)
+    })
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-fn label(day: Day, today: Day, yesterday: Day) -> String {
+/// `date` writes a day, with its year or without.
+fn label(day: Day, today: Day, yesterday: Day, t: &Strings, date: impl Fn(Day, bool) -> String) -> String {
     if day == today {
-        return "Today".to_owned();
+        t.today.to_owned()
+    } else if day == yesterday {
+        t.yesterday.to_owned()
+    } else {
+        date(day, day.year != today.year)
     }
-    if day == yesterday {
-        return "Yesterday".to_owned();
-    }
-    let month = usize::try_from(day.month).ok().and_then(|m| MONTHS.get(m)).copied().unwrap_or("");
-    if day.year == today.year { format!("{} {month}", day.date) } else { format!("{} {month} {}", day.date, day.year) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Locale;
     use crate::timeline::RowStatus;
 
     fn row(key: &str, at: i64) -> Row {
@@ -141,9 +140,25 @@ mod tests {
     fn headings_name_today_yesterday_or_the_date() {
         let today = Day { year: 2026, month: 10, date: 29 };
         let yesterday = Day { year: 2026, month: 10, date: 28 };
-        assert_eq!(label(today, today, yesterday), "Today");
-        assert_eq!(label(yesterday, today, yesterday), "Yesterday");
-        assert_eq!(label(Day { year: 2026, month: 2, date: 3 }, today, yesterday), "3 March");
-        assert_eq!(label(Day { year: 2025, month: 11, date: 31 }, today, yesterday), "31 December 2025");
+        // Stands in for `Intl`, which only a browser has.
+        let date = |day: Day, with_year: bool| {
+            if with_year {
+                format!("{}/{}/{}", day.date, day.month + 1, day.year)
+            } else {
+                format!("{}/{}", day.date, day.month + 1)
+            }
+        };
+        let [en, de, ar] = [Locale::En, Locale::De, Locale::Ar].map(Locale::strings);
+        assert_eq!(label(today, today, yesterday, en, date), "Today");
+        assert_eq!(label(yesterday, today, yesterday, en, date), "Yesterday");
+        assert_eq!(label(today, today, yesterday, de, date), "Heute");
+        assert_eq!(label(yesterday, today, yesterday, ar, date), "أمس");
+        assert_eq!(label(Day { year: 2026, month: 2, date: 3 }, today, yesterday, de, date), "3/3");
+        assert_eq!(label(Day { year: 2025, month: 11, date: 31 }, today, yesterday, en, date), "31/12/2025");
+        // The day before yesterday, in the same month and across the turn of a year.
+        assert_eq!(label(Day { year: 2026, month: 10, date: 27 }, today, yesterday, en, date), "27/11");
+        let new_year = Day { year: 2027, month: 0, date: 1 };
+        let eve = Day { year: 2026, month: 11, date: 31 };
+        assert_eq!(label(eve, new_year, eve, en, date), "Yesterday");
     }
 }

@@ -1,9 +1,12 @@
 //! The options a site owner sets as data attributes on the script tag (`data-position`,
-//! `data-accent`, `data-theme`, `data-open`, `data-launcher`), and the theme the page may change
-//! later through `Palisade.setTheme`. Every value is checked strictly: a wrong one is reported
+//! `data-accent`, `data-theme`, `data-open`, `data-launcher`, `data-locale`, `data-notify`), and the theme the
+//! page may change later through `Palisade.setTheme`. Every value is checked strictly: a wrong one is reported
 //! by name with what is allowed, and the default is used instead, so a typo never half-works.
 
 use std::fmt;
+
+use crate::i18n::Locale;
+use crate::notify::Notify;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Position {
@@ -121,6 +124,10 @@ pub struct EmbedOptions {
     /// Open the panel as soon as the widget has loaded.
     pub open: bool,
     pub launcher: LauncherMode,
+    /// `None`: the page's and the browser's languages decide.
+    pub locale: Option<Locale>,
+    /// Title badge and chime for messages that arrive while the panel is closed.
+    pub notify: Notify,
 }
 
 /// One attribute with a value that is not allowed; shown on the console.
@@ -190,6 +197,15 @@ impl EmbedOptions {
             check("data-launcher", "\"shown\" or \"hidden\"", &value, launcher.is_some());
             options.launcher = launcher.unwrap_or_default();
         }
+        if let Some(value) = attribute("locale") {
+            options.locale = Locale::from_tag(&value);
+            check("data-locale", Locale::ALLOWED, &value, options.locale.is_some());
+        }
+        if let Some(value) = attribute("notify") {
+            let notify = Notify::parse(&value);
+            check("data-notify", Notify::ALLOWED, &value, notify.is_some());
+            options.notify = notify.unwrap_or_default();
+        }
         (options, errors)
     }
 }
@@ -213,7 +229,9 @@ mod tests {
                 accent: None,
                 theme: Theme::Auto,
                 open: false,
-                launcher: LauncherMode::Shown
+                launcher: LauncherMode::Shown,
+                locale: None,
+                notify: Notify::default(),
             }
         );
     }
@@ -226,6 +244,8 @@ mod tests {
             ("theme", "dark"),
             ("open", ""),
             ("launcher", "hidden"),
+            ("locale", "de-AT"),
+            ("notify", "title sound"),
         ]);
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(options.position, Position::Left);
@@ -233,17 +253,30 @@ mod tests {
         assert_eq!(options.theme, Theme::Dark);
         assert!(options.open);
         assert_eq!(options.launcher, LauncherMode::Hidden);
+        assert_eq!(options.locale, Some(Locale::De));
+        assert_eq!(options.notify, Notify { title: true, sound: true });
         assert!(parse(&[("open", "true")]).0.open);
         assert!(!parse(&[("open", "false")]).0.open);
     }
 
     #[test]
     fn a_wrong_value_is_named_with_what_is_allowed_and_the_default_used() {
-        let (options, errors) =
-            parse(&[("position", "top"), ("accent", "red"), ("theme", "Dark"), ("open", "yes"), ("launcher", "none")]);
+        let (options, errors) = parse(&[
+            ("position", "top"),
+            ("accent", "red"),
+            ("theme", "Dark"),
+            ("open", "yes"),
+            ("launcher", "none"),
+            ("locale", "fr"),
+            ("notify", "popup"),
+        ]);
         assert_eq!(options, EmbedOptions::default());
         let attributes: Vec<_> = errors.iter().map(|e| e.attribute).collect();
-        assert_eq!(attributes, ["data-position", "data-accent", "data-theme", "data-open", "data-launcher"]);
+        assert_eq!(
+            attributes,
+            ["data-position", "data-accent", "data-theme", "data-open", "data-launcher", "data-locale", "data-notify"]
+        );
+        assert!(errors[5].to_string().contains("\"en\", \"de\" or \"ar\""));
         let message = errors[1].to_string();
         assert!(message.contains("data-accent=\"red\"") && message.contains("#rgb or #rrggbb"), "{message}");
         assert!(errors[2].to_string().contains("\"light\", \"dark\" or \"auto\""));

@@ -4,30 +4,25 @@
 use palisade_protocol::ErrorCode;
 use palisade_protocol::limits::LimitError;
 
+use crate::i18n::t;
+
 /// `retry_after` is the server's `Retry-After` in seconds, when it sent one.
 pub fn for_code(code: ErrorCode, server_message: &str, retry_after: Option<u64>) -> String {
+    let t = t();
     let fixed = match code {
-        ErrorCode::InvalidCredentials => "That email and password do not match an account here.",
-        ErrorCode::OriginNotAllowed => "Chat is not enabled for this website.",
-        ErrorCode::Unauthenticated => "Your session has ended. Please sign in again.",
-        ErrorCode::ServerBusy => "The chat is very busy right now. Please try again in a moment.",
-        ErrorCode::Forbidden => "You are not allowed to do that here.",
-        ErrorCode::PayloadTooLarge => "That is too long to send.",
-        ErrorCode::MfaEnrolmentRequired => {
-            "This site requires two-factor authentication for your role. Please set it up first."
-        }
-        ErrorCode::RateLimited => {
-            return match retry_after {
-                Some(1) => "Slow down a little: try again in 1 second.".to_owned(),
-                Some(secs) => format!("Slow down a little: try again in {secs} seconds."),
-                None => "Slow down a little and try again in a moment.".to_owned(),
-            };
-        }
+        ErrorCode::InvalidCredentials => t.invalid_credentials,
+        ErrorCode::OriginNotAllowed => t.origin_not_allowed,
+        ErrorCode::Unauthenticated => t.session_ended,
+        ErrorCode::ServerBusy => t.server_busy,
+        ErrorCode::Forbidden => t.forbidden,
+        ErrorCode::PayloadTooLarge => t.too_long_to_send,
+        ErrorCode::MfaEnrolmentRequired => t.mfa_enrolment_required,
+        ErrorCode::RateLimited => return (t.slow_down)(retry_after),
         ErrorCode::ValidationFailed if !server_message.is_empty() => {
-            return format!("Please check your input: {server_message}");
+            return (t.check_your_input)(server_message);
         }
         _ if !server_message.is_empty() => return server_message.to_owned(),
-        _ => "Something went wrong. Please try again.",
+        _ => t.something_went_wrong,
     };
     fixed.to_owned()
 }
@@ -35,46 +30,45 @@ pub fn for_code(code: ErrorCode, server_message: &str, retry_after: Option<u64>)
 /// Why a provider's popup said the sign-in failed (the `reason` it posts, which the server also
 /// writes to the audit trail); `label` is the provider's name.
 pub fn for_provider_refusal(reason: &str, label: &str) -> String {
+    let t = t();
     match reason {
-        "consent_denied" => format!("Signing in with {label} was cancelled. Nothing was changed."),
-        "sign_up_closed" => {
-            format!("This site takes new accounts by invitation only, and your {label} account has none here yet.")
-        }
-        "account_disabled" => "This account is disabled; contact the site's staff.".to_owned(),
-        "provider_unreachable" | "provider_metadata" | "provider_error" => {
-            format!("{label} could not be reached. Please try again in a moment.")
-        }
-        "state_expired" | "browser_mismatch" | "provider_mismatch" => {
-            "This sign-in expired or was not started here. Please try again.".to_owned()
-        }
-        _ => format!("Signing in with {label} did not work. Please try again."),
+        "consent_denied" => (t.consent_denied)(label),
+        "sign_up_closed" => (t.sign_up_closed)(label),
+        "account_disabled" => t.account_disabled.to_owned(),
+        "provider_unreachable" | "provider_metadata" | "provider_error" => (t.provider_unreachable)(label),
+        "state_expired" | "browser_mismatch" | "provider_mismatch" => t.sign_in_not_started_here.to_owned(),
+        _ => (t.provider_failed)(label),
     }
 }
 
 pub fn for_limit(err: &LimitError) -> String {
+    for_limit_named(err, None)
+}
+
+/// As [`for_limit`], with the field called `name` rather than by its usual label.
+pub fn for_limit_named(err: &LimitError, name: Option<&str>) -> String {
+    let t = t();
+    let called = |field: &str| name.unwrap_or_else(|| label(field)).to_owned();
     match err {
-        LimitError::Empty { field } => format!("{} is required.", label(field)),
-        LimitError::TooLong { field, max } => {
-            format!("{} must be at most {max} characters.", label(field))
-        }
-        LimitError::TooShort { field, min } => {
-            format!("{} must be at least {min} characters.", label(field))
-        }
+        LimitError::Empty { field } => (t.required)(&called(field)),
+        LimitError::TooLong { field, max } => (t.at_most)(&called(field), *max),
+        LimitError::TooShort { field, min } => (t.at_least)(&called(field), *min),
         LimitError::ControlCharacters { field } | LimitError::InvisibleCharacters { field } => {
-            format!("{} contains characters that are not allowed.", label(field))
+            (t.bad_characters)(&called(field))
         }
-        LimitError::EmailShape => "Enter an email address like name@example.com.".to_owned(),
+        LimitError::EmailShape => t.email_shape.to_owned(),
     }
 }
 
 fn label(field: &str) -> &str {
+    let t = t();
     match field {
-        "email" => "Email",
-        "password" => "Password",
-        "display_name" => "Display name",
-        "code" => "The code",
-        "body" => "Message",
-        "name" => "Name",
+        "email" => t.email,
+        "password" => t.password,
+        "display_name" => t.display_name,
+        "code" => t.the_code,
+        "body" => t.message,
+        "name" => t.name,
         other => other,
     }
 }

@@ -12,10 +12,14 @@ mod days;
 mod embed;
 mod embed_options;
 mod error_text;
+mod focus_trap;
 mod host_events;
+mod i18n;
 mod mount;
+mod notify;
 mod oauth_popup;
 mod pkce;
+mod presence;
 mod rooms;
 mod seen;
 mod session;
@@ -24,6 +28,7 @@ mod socket;
 mod time_label;
 mod timeline;
 mod typing;
+mod viewport;
 
 /// Does nothing on purpose: the loader decides where and when to mount, through [`mount::mount`].
 fn main() {}

@@ -14,6 +14,8 @@ use crate::config::Config;
 use crate::embed::Embed;
 use crate::embed_options::{EmbedOptions, Theme};
 use crate::host_events;
+use crate::i18n::Locale;
+use crate::notify;
 
 /// The page's hold on a mounted widget; `window.Palisade`'s methods call these.
 #[wasm_bindgen]
@@ -57,6 +59,20 @@ impl Widget {
             )),
         }
     }
+
+    /// A language tag such as `"de"` or `"ar-EG"`, matched by its language: English, German
+    /// or Arabic. Takes precedence over `data-locale` and the page's and browser's languages.
+    /// Anything else is reported on the console and changes nothing.
+    #[wasm_bindgen(js_name = setLocale)]
+    pub fn set_locale(&self, tag: &str) {
+        match Locale::from_tag(tag) {
+            Some(locale) => self.embed.locale.set(locale),
+            None => browser::log_error(&format!(
+                "Palisade: setLocale({tag:?}) is not allowed; use {}. The language is unchanged.",
+                Locale::ALLOWED
+            )),
+        }
+    }
 }
 
 /// Mounts the widget into `container` (inside the loader's shadow root on `host`, the
@@ -65,7 +81,7 @@ impl Widget {
 /// `site` is the site's public id (`data-site`); `server` is the chat server's origin, from
 /// which every REST and WebSocket URL is derived; both throw when malformed. `options` holds
 /// the script tag's other data attributes by name (`position`, `accent`, `theme`, `open`,
-/// `launcher`), as strings; a wrong one is reported on the console and its default used.
+/// `launcher`, `locale`, `notify`), as strings; a wrong one is reported on the console and its default used.
 /// Dispatches `palisade:ready` before returning.
 #[wasm_bindgen]
 pub fn mount(
@@ -97,8 +113,10 @@ pub fn mount(
     let embed = Embed::new(&options);
     let chat = Chat::new(config);
     let events_host = host.clone();
+    let notices = options.notify;
     leptos::mount::mount_to(container, move || {
         host_events::watch(events_host, chat, embed);
+        notify::watch(chat, embed, notices);
         safe_view! { <App chat embed/> }
     })
     .forget();

@@ -15,6 +15,7 @@ use web_sys::{MessageEvent, Window};
 use crate::browser;
 use crate::config::Config;
 use crate::error_text;
+use crate::i18n::t;
 
 /// One window for all sign-ins: a second click reuses it instead of stacking popups.
 const POPUP_NAME: &str = "palisade-oauth";
@@ -39,10 +40,8 @@ impl PopupError {
     /// `label` is the provider's name.
     pub fn user_message(&self, label: &str) -> String {
         match self {
-            Self::Blocked => {
-                "Your browser blocked the sign-in window. Allow pop-ups for this page and try again.".to_owned()
-            }
-            Self::Closed => format!("The {label} window was closed before signing in finished."),
+            Self::Blocked => t().popup_blocked.to_owned(),
+            Self::Closed => (t().popup_closed)(label),
             Self::Refused(reason) => error_text::for_provider_refusal(reason, label),
         }
     }

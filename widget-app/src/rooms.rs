@@ -152,15 +152,6 @@ pub fn label(room: &RoomSummary, me: Option<UserId>) -> String {
     }
 }
 
-/// What a screen reader says after the room's name.
-pub fn unread_text(unread: u64) -> String {
-    match unread {
-        0 => String::new(),
-        1 => "1 unread message".to_owned(),
-        n => format!("{n} unread messages"),
-    }
-}
-
 /// The badge: exact up to 99, which is as far as anyone counts at a glance.
 pub fn badge(unread: u64) -> String {
     if unread > 99 { "99+".to_owned() } else { unread.to_string() }
@@ -292,7 +283,6 @@ mod tests {
         assert_eq!(label(&support, Some(ada.id)), "Support");
         let direct = RoomSummary { counterpart: Some(ada), ..room(2, RoomKind::Direct, true, 0, 0) };
         assert_eq!(label(&direct, staff), "Ada");
-        assert_eq!([unread_text(0), unread_text(1), unread_text(12)], ["", "1 unread message", "12 unread messages"]);
         assert_eq!([badge(7), badge(99), badge(100)], ["7", "99", "99+"]);
     }
 }

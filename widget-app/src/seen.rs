@@ -6,6 +6,7 @@
 use palisade_protocol::UserId;
 
 use crate::api::Reader;
+use crate::i18n::t;
 use crate::timeline::{Row, RowStatus};
 
 /// The line under the person's newest stored message (one being sent has no `seq` to compare
@@ -15,16 +16,11 @@ pub fn line(rows: &[Row], readers: &[Reader], me: UserId) -> Option<(u64, String
     let seq = rows.iter().rev().find(|r| r.mine && !r.deleted && r.status == RowStatus::Stored)?.seq?;
     let names: Vec<&str> =
         readers.iter().filter(|m| m.user.id != me && m.read_seq >= seq).map(|m| m.user.display_name.as_str()).collect();
-    let who = match names.as_slice() {
-        [] => return None,
-        [one] => (*one).to_owned(),
-        [one, two] => format!("{one} and {two}"),
-        [one, two, three] => format!("{one}, {two} and {three}"),
-        [one, two, three, rest @ ..] => {
-            format!("{one}, {two}, {three} and {} other{}", rest.len(), if rest.len() == 1 { "" } else { "s" })
-        }
-    };
-    Some((seq, format!("Seen by {who}")))
+    if names.is_empty() {
+        return None;
+    }
+    let shown = names.len().min(3);
+    Some((seq, (t().seen_by)(&names[..shown], names.len() - shown)))
 }
 
 /// `user` has read up to `seq`. Returns false when they are not listed (yet): someone who has

@@ -23,6 +23,7 @@ use crate::auth;
 use crate::browser;
 use crate::chat::Chat;
 use crate::error_text;
+use crate::i18n::t;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionState {
@@ -43,9 +44,9 @@ impl ConnectionState {
 
     pub fn label(self) -> &'static str {
         match self {
-            Self::Connecting => "Connecting…",
-            Self::Open => "Connected",
-            Self::Reconnecting => "Reconnecting…",
+            Self::Connecting => t().connecting,
+            Self::Open => t().connected,
+            Self::Reconnecting => t().reconnecting,
         }
     }
 }
@@ -233,6 +234,7 @@ async fn connect_once(link: &Link, requests: &mut mpsc::UnboundedReceiver<Reques
                 }
                 Ok(ServerFrame::Ready { user }) => {
                     link.chat.session.set_user(user);
+                    link.chat.refresh_presence();
                     // Back after a drop: rooms may have been started while no frame could say so.
                     if link.chat.connection.get_untracked() == ConnectionState::Reconnecting {
                         link.chat.refresh_rooms();
@@ -348,8 +350,9 @@ fn apply(link: &Link, frame: ServerFrame, in_flight: &mut HashSet<ClientMessageI
         }
         ServerFrame::Typing { room, user } => chat.someone_typing(room, &user),
         ServerFrame::Read { room, user, seq } => chat.someone_read(room, user, seq),
-        // Nothing in the widget shows who is online yet.
-        ServerFrame::Ready { .. } | ServerFrame::Presence { .. } => {}
+        // Taken by the read loop itself, which must know when the socket is ready.
+        ServerFrame::Ready { .. } => {}
+        ServerFrame::Presence { user, online } => chat.someone_online(user.id, online),
         ServerFrame::Ack { client_id, id, seq } => {
             in_flight.remove(&client_id);
             chat.acknowledged(client_id, id, seq);

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::i18n::t;
 use palisade_protocol::messages::{Author, MessageView};
 use palisade_protocol::{ClientMessageId, MessageId, Timestamp, UserId};
 
@@ -23,11 +24,6 @@ pub struct StoredMessage {
     pub provisional: bool,
 }
 
-/// Shown in place of a message the server could not decrypt; it keeps its place in the room.
-pub const UNAVAILABLE_BODY: &str = "This message is unavailable.";
-/// Shown in place of a deleted message, which keeps its place too.
-pub const DELETED_BODY: &str = "This message was deleted.";
-
 impl From<MessageView> for StoredMessage {
     fn from(view: MessageView) -> Self {
         Self {
@@ -35,9 +31,9 @@ impl From<MessageView> for StoredMessage {
             seq: view.seq,
             author: view.author,
             body: if view.deleted {
-                DELETED_BODY.to_owned()
+                t().message_deleted.to_owned()
             } else if view.unavailable {
-                UNAVAILABLE_BODY.to_owned()
+                t().message_unavailable.to_owned()
             } else {
                 view.body
             },
@@ -136,7 +132,7 @@ impl Timeline {
     pub fn delete(&mut self, id: MessageId) {
         if let Some(message) = self.stored.values_mut().find(|m| m.id == id) {
             message.deleted = true;
-            DELETED_BODY.clone_into(&mut message.body);
+            t().message_deleted.clone_into(&mut message.body);
         }
     }
 
@@ -235,7 +231,7 @@ impl Timeline {
                 seq: None,
                 id: None,
                 client_id: Some(o.client_id),
-                author: String::from("You"),
+                author: t().you.to_owned(),
                 body: o.body.clone(),
                 sent_at: o.created_at,
                 mine: true,
@@ -301,7 +297,7 @@ mod tests {
         timeline.insert(MessageView { edited_at: Some(Timestamp(2)), ..view(3, "then") });
         assert_ne!(key(&timeline), edited, "so does a second edit");
         timeline.insert(MessageView { deleted: true, edited_at: Some(Timestamp(2)), ..view(3, "") });
-        assert_eq!(timeline.stored.get(&3).map(|m| m.body.as_str()), Some(DELETED_BODY));
+        assert_eq!(timeline.stored.get(&3).map(|m| m.body.as_str()), Some(t().message_deleted));
         let row = &timeline.rows(None)[0];
         assert!(row.deleted && !row.edited, "a deleted message is not also marked edited");
         assert_eq!(timeline.stored.len(), 1);
@@ -314,7 +310,7 @@ mod tests {
         timeline.delete(view(2, "").id);
         let rows = timeline.rows(None);
         assert_eq!((rows[0].body.as_str(), rows[0].deleted), ("keep", false));
-        assert_eq!((rows[1].body.as_str(), rows[1].deleted), (DELETED_BODY, true));
+        assert_eq!((rows[1].body.as_str(), rows[1].deleted), (t().message_deleted, true));
         let key = rows[1].key.clone();
         timeline.insert(MessageView { deleted: true, ..view(2, "") });
         assert_eq!(timeline.rows(None)[1].key, key, "the server's tombstone does not re-render the row");
@@ -323,7 +319,7 @@ mod tests {
     #[test]
     fn an_unavailable_message_keeps_its_place_with_a_notice() {
         let stored = StoredMessage::from(MessageView { unavailable: true, ..view(4, "") });
-        assert_eq!((stored.seq, stored.body.as_str()), (4, UNAVAILABLE_BODY));
+        assert_eq!((stored.seq, stored.body.as_str()), (4, t().message_unavailable));
     }
 
     fn cid(n: u128) -> ClientMessageId {

@@ -4,6 +4,7 @@
 //! [`palisade_protocol::limits::TYPING_EVERY_SECS`], so a notice is shown for a while after it
 //! arrives and then forgotten unless another one follows.
 
+use crate::i18n::t;
 use palisade_protocol::UserId;
 use palisade_protocol::messages::Author;
 
@@ -54,9 +55,9 @@ impl Typing {
     pub fn text(&self) -> String {
         match self.people.as_slice() {
             [] => String::new(),
-            [(_, one, _)] => format!("{one} is typing…"),
-            [(_, one, _), (_, two, _)] => format!("{one} and {two} are typing…"),
-            [(_, one, _), rest @ ..] => format!("{one} and {} others are typing…", rest.len()),
+            [(_, one, _)] => (t().typing)(one, None, 0),
+            [(_, one, _), (_, two, _)] => (t().typing)(one, Some(two), 0),
+            [(_, one, _), rest @ ..] => (t().typing)(one, None, rest.len()),
         }
     }
 }

@@ -137,9 +137,9 @@ pub fn content_security_policy(chat_origin: &str) -> String {
         chat_origin.to_owned()
     };
     format!(
-        "default-src 'self'; script-src 'self' {chat_origin} 'wasm-unsafe-eval'; \
+        "default-src 'none'; script-src 'self' {chat_origin} 'wasm-unsafe-eval'; \
          style-src 'self' {chat_origin}; connect-src {chat_origin} {ws_origin}; \
-         img-src 'self' data:; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; \
+         img-src 'self'; base-uri 'none'; form-action 'none'; object-src 'none'; frame-ancestors 'none'; \
          require-trusted-types-for 'script'; trusted-types 'none'"
     )
 }
@@ -377,10 +377,10 @@ mod tests {
         let csp = content_security_policy(CHAT);
         assert_eq!(
             csp,
-            "default-src 'self'; script-src 'self' https://localhost:8443 'wasm-unsafe-eval'; \
+            "default-src 'none'; script-src 'self' https://localhost:8443 'wasm-unsafe-eval'; \
              style-src 'self' https://localhost:8443; \
-             connect-src https://localhost:8443 wss://localhost:8443; img-src 'self' data:; \
-             base-uri 'none'; object-src 'none'; frame-ancestors 'none'; \
+             connect-src https://localhost:8443 wss://localhost:8443; img-src 'self'; \
+             base-uri 'none'; form-action 'none'; object-src 'none'; frame-ancestors 'none'; \
              require-trusted-types-for 'script'; trusted-types 'none'"
         );
         assert!(!csp.contains("unsafe-inline"));

@@ -93,6 +93,17 @@ pub async fn sign_in(browser: &Browser, email: &str, password: &str) {
     browser.wait_until(&connected()).await.unwrap();
 }
 
+/// A message with this body is in the open conversation, acknowledged by the server (stored,
+/// so numbered).
+pub fn delivered(text: &str) -> String {
+    format!(
+        "qa({}).some((m) => m.querySelector({})?.textContent === {} && m.dataset.seq > 0)",
+        json!(testid("message")),
+        json!(testid("message-body")),
+        json!(text)
+    )
+}
+
 pub async fn assert_no_csp_violations(browser: &Browser) {
     let violations = browser
         .eval("document.documentElement.dataset.cspViolations ?? 'not counted: demo.js did not run'")
@@ -143,4 +154,14 @@ pub async fn set_up_authenticator(browser: &Browser) -> (TotpSecret, u64) {
     browser.click(&testid("account-back")).await.unwrap();
     browser.wait_until(&connected()).await.unwrap();
     (secret, step)
+}
+
+/// The text a screen reader names an element by: its text, without what is `aria-hidden`.
+pub fn accessible_text(selector: &str) -> String {
+    format!(
+        "(() => {{ const walk = (n) => n.nodeType === 3 ? n.textContent \
+           : n.getAttribute?.('aria-hidden') === 'true' ? '' : Array.from(n.childNodes).map(walk).join(''); \
+           return walk(q({})); }})()",
+        json!(selector)
+    )
 }

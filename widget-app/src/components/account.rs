@@ -16,6 +16,7 @@ use crate::auth;
 use crate::chat::Chat;
 use crate::cooldown::{self, Cooldown};
 use crate::error_text;
+use crate::i18n::{Strings, t};
 use crate::time_label;
 
 #[component]
@@ -37,13 +38,13 @@ pub fn Account(chat: Chat, on_close: Callback<()>, on_back: Callback<()>) -> imp
                     type="button"
                     class="icon-button"
                     data-testid="account-back"
-                    aria-label="Back to the conversation"
+                    aria-label=move || t().back_to_conversation
                     on:click=move |_| on_back.run(())
                 >
                     <BackIcon/>
                 </button>
                 <div class="titles">
-                    <h2 class="title" tabindex="-1" node_ref=heading>"Your account"</h2>
+                    <h2 class="title" tabindex="-1" node_ref=heading>{move || t().your_account}</h2>
                 </div>
                 <CloseButton on_close/>
             </header>
@@ -56,13 +57,11 @@ pub fn Account(chat: Chat, on_close: Callback<()>, on_back: Callback<()>) -> imp
     }
 }
 
-const LOADING: &str = "Loading…";
-
 #[component]
 fn Sessions(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
     let sessions = RwSignal::new(Vec::<SessionView>::new());
     // Loading, a failure, or what ending a session did: one polite live region for all.
-    let status = RwSignal::new(LOADING.to_owned());
+    let status = RwSignal::new(t().loading.to_owned());
     let busy = RwSignal::new(false);
     let heading = NodeRef::<html::H3>::new();
     let load = move || {
@@ -75,7 +74,7 @@ fn Sessions(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
                 Ok(list) => {
                     let _ = sessions.try_set(list.sessions);
                     let _ = status.try_update(|status| {
-                        if status == LOADING {
+                        if status == t().loading {
                             status.clear();
                         }
                     });
@@ -102,9 +101,9 @@ fn Sessions(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
                 Err(err) => Err(err),
             };
             let text = match ended {
-                Ok(()) => format!("Signed out of {device}."),
+                Ok(()) => (t().signed_out_of)(&device),
                 // Already gone: the list is what counts.
-                Err(err) if err.code() == Some(ErrorCode::NotFound) => format!("{device} was already signed out."),
+                Err(err) if err.code() == Some(ErrorCode::NotFound) => (t().already_signed_out)(&device),
                 Err(err) => err.user_message(),
             };
             let _ = status.try_set(text);
@@ -119,9 +118,13 @@ fn Sessions(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
 
     safe_view! {
         <section class="account-section" aria-labelledby="palisade-sessions-title">
-            <h3 id="palisade-sessions-title" tabindex="-1" node_ref=heading>"Where you are signed in"</h3>
+            <h3 id="palisade-sessions-title" tabindex="-1" node_ref=heading>{move || t().where_signed_in}</h3>
             <ul class="sessions" data-testid="session-list">
-                {move || sessions.get().into_iter().map(|session| session_row(session, busy, end)).collect_view()}
+                {move || {
+                    // Read here, so the rows are drawn again in another language.
+                    let t = t();
+                    sessions.get().into_iter().map(|session| session_row(session, t, busy, end)).collect_view()
+                }}
             </ul>
             <p class="hint" data-testid="sessions-status" aria-live="polite">{move || status.get()}</p>
         </section>
@@ -130,23 +133,24 @@ fn Sessions(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
 
 fn session_row(
     session: SessionView,
+    t: &'static Strings,
     busy: RwSignal<bool>,
     end: impl Fn(SessionId, String) + Copy + 'static,
 ) -> impl IntoView {
     let SessionView { id, device, network, last_used_at, current, .. } = session;
     let mut details = Vec::with_capacity(3);
     if current {
-        details.push("This device".to_owned());
+        details.push(t.this_device.to_owned());
     }
     if let Some(network) = network {
-        details.push(format!("Network {network}"));
+        details.push((t.network)(&network));
     }
     if let Some(used) = time_label::label(last_used_at) {
-        details.push(format!("Last active {}", used.short));
+        details.push((t.last_active)(&used.short));
     }
     let details = details.join(" · ");
     let end_button = (!current).then(|| {
-        let label = format!("End the session on {device} ({details})");
+        let label = (t.end_session_on)(&device, &details);
         let device = device.clone();
         safe_view! {
             <button
@@ -157,7 +161,7 @@ fn session_row(
                 disabled=move || busy.get()
                 on:click=move |_| end(id, device.clone())
             >
-                "End"
+                {t.end}
             </button>
         }
     });
@@ -204,10 +208,10 @@ fn ChangePassword(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
                     let _ = current.try_set(String::new());
                     let _ = new.try_set(String::new());
                     let _ = changed.try_update(|n| *n = n.wrapping_add(1));
-                    (true, "Your password has been changed. Every other device has been signed out.".to_owned())
+                    (true, t().password_changed_everywhere.to_owned())
                 }
                 Err(err) if err.code() == Some(ErrorCode::InvalidCredentials) => {
-                    (false, "Your current password is not right.".to_owned())
+                    (false, t().current_password_wrong.to_owned())
                 }
                 // A guessable password: the server's message says why.
                 Err(err) => (false, cooldown.message_for(&err)),
@@ -218,10 +222,10 @@ fn ChangePassword(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
 
     safe_view! {
         <section class="account-section" aria-labelledby="palisade-password-title">
-            <h3 id="palisade-password-title">"Change your password"</h3>
+            <h3 id="palisade-password-title">{move || t().change_your_password}</h3>
             <form class="account-form" novalidate=true on:submit=submit>
                 <div class="field">
-                    <label for="palisade-current-password">"Current password"</label>
+                    <label for="palisade-current-password">{move || t().current_password}</label>
                     <input
                         id="palisade-current-password"
                         data-testid="current-password"
@@ -233,7 +237,7 @@ fn ChangePassword(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
                     />
                 </div>
                 <div class="field">
-                    <label for="palisade-new-password">"New password"</label>
+                    <label for="palisade-new-password">{move || t().new_password}</label>
                     <input
                         id="palisade-new-password"
                         data-testid="new-password"
@@ -245,7 +249,7 @@ fn ChangePassword(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
                         on:input=move |ev| new.set(event_target_value(&ev))
                     />
                     <p class="hint" id="palisade-new-password-hint">
-                        {format!("At least {PASSWORD_MIN} characters. Your other devices will be signed out.")}
+                        {move || (t().account_password_hint)(PASSWORD_MIN)}
                     </p>
                 </div>
                 <div aria-live="polite">
@@ -260,9 +264,9 @@ fn ChangePassword(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
                     disabled=move || { busy.get() || cooldown.left() > 0 }
                 >
                     {move || match (busy.get(), cooldown.left()) {
-                        (true, _) => "Please wait…".to_owned(),
+                        (true, _) => t().please_wait.to_owned(),
                         (false, left @ 1..) => cooldown::label(left),
-                        (false, 0) => "Change password".to_owned(),
+                        (false, 0) => t().change_password.to_owned(),
                     }}
                 </button>
             </form>
@@ -274,12 +278,12 @@ fn ChangePassword(chat: Chat, changed: RwSignal<u32>) -> impl IntoView {
 /// whether the new password is too easy to guess.
 fn validate(current: &str, new: &str) -> Result<(), String> {
     if current.is_empty() {
-        return Err("Enter your current password.".to_owned());
+        return Err(t().enter_current_password.to_owned());
     }
     if current.chars().count() > PASSWORD_MAX {
-        return Err("That is not your current password.".to_owned());
+        return Err(t().not_current_password.to_owned());
     }
-    check_password(new).map_err(|err| error_text::for_limit(&err).replacen("Password", "The new password", 1))
+    check_password(new).map_err(|err| error_text::for_limit_named(&err, Some(t().the_new_password)))
 }
 
 #[cfg(test)]

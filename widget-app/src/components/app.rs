@@ -7,7 +7,6 @@
 use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::auth_form::AuthForm;
 use super::chat_view::ChatView;
@@ -19,8 +18,11 @@ use crate::browser;
 use crate::chat::Chat;
 use crate::embed::Embed;
 use crate::embed_options::LauncherMode;
+use crate::focus_trap;
 use crate::host_events::total_unread;
+use crate::i18n::t;
 use crate::sign_in_providers::SignInProviders;
+use crate::viewport::FollowViewport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Screen {
@@ -57,36 +59,68 @@ pub fn App(chat: Chat, embed: Embed) -> impl IntoView {
     let launcher = NodeRef::<html::Button>::new();
     let panel = NodeRef::<html::Section>::new();
 
-    // Focus returns to the launcher so keyboard users are not dropped at the top of the page.
-    let on_close = Callback::new(move |()| {
-        open.set(false);
-        if let Some(button) = launcher.get_untracked() {
-            let _ = button.focus();
-        }
-    });
+    let on_close = Callback::new(move |()| open.set(false));
 
     // Opening moves focus into the panel, where the person is about to type; so does a change
     // of screen while it is open (signed in, or signed out).
     Effect::new(move |_| {
         let _ = screen.get();
         if open.get() {
-            request_animation_frame(move || focus_first_field(panel));
+            request_animation_frame(move || {
+                if let Some(panel) = panel.try_get_untracked().flatten() {
+                    focus_trap::focus_first(&panel);
+                }
+            });
         }
+    });
+    // Closing gives the focus back to what had it before (the launcher, or the page's button
+    // that opened the panel), so keyboard users are not dropped at the top of the page; however
+    // the panel closed: close button, Escape, the launcher or the page's API.
+    Effect::new(move |before: Option<Option<web_sys::HtmlElement>>| {
+        let panel = panel.get()?;
+        match (before.flatten(), open.get()) {
+            (None, true) => focus_trap::remember(&panel).or_else(|| launcher_element(launcher)),
+            (Some(previous), false) => {
+                // On the next frame, once the launcher shows again (a full-screen panel hides it).
+                request_animation_frame(move || {
+                    focus_trap::restore(&panel, previous, launcher_element(launcher));
+                });
+                None
+            }
+            (kept, _) => kept,
+        }
+    });
+    // A full-screen panel on a phone stays above the on-screen keyboard while open.
+    let root = NodeRef::<html::Div>::new();
+    Effect::new(move |following: Option<Option<FollowViewport>>| {
+        drop(following);
+        let root = root.get()?;
+        open.get().then(|| FollowViewport::start(web_sys::HtmlElement::clone(&root))).flatten()
     });
 
     safe_view! {
-        <div class="palisade" data-position=embed.position.as_str() data-theme=move || embed.theme.get().as_str()>
+        <div
+            class="palisade"
+            node_ref=root
+            data-position=embed.position.as_str()
+            data-theme=move || embed.theme.get().as_str()
+            lang=move || embed.locale.get().tag()
+            dir=move || if embed.locale.get().is_rtl() { "rtl" } else { "ltr" }
+        >
             {(embed.launcher == LauncherMode::Shown).then(|| safe_view! { <Launcher open unread button_ref=launcher/> })}
             <section
                 id="palisade-panel"
                 class="panel"
                 role="dialog"
-                aria-label="Chat"
+                aria-modal="true"
+                aria-label=move || t().chat
                 hidden=move || !open.get()
                 node_ref=panel
                 on:keydown=move |ev: KeyboardEvent| {
                     if ev.key() == "Escape" {
                         on_close.run(());
+                    } else if let Some(panel) = panel.get_untracked() {
+                        focus_trap::keep_tab_inside(&panel, &ev);
                     }
                 }
             >
@@ -95,11 +129,11 @@ pub fn App(chat: Chat, embed: Embed) -> impl IntoView {
                         <div class="view" data-testid="resuming">
                             <header class="panel-header">
                                 <div class="titles">
-                                    <h2 class="title">"Chat"</h2>
+                                    <h2 class="title">{move || t().chat}</h2>
                                 </div>
                                 <CloseButton on_close/>
                             </header>
-                            <p class="placeholder" role="status">"Connecting…"</p>
+                            <p class="placeholder" role="status">{move || t().connecting}</p>
                         </div>
                     }.into_any(),
                     Screen::SignedOut => safe_view! { <AuthForm chat providers on_close link/> }.into_any(),
@@ -111,12 +145,6 @@ pub fn App(chat: Chat, embed: Embed) -> impl IntoView {
     }
 }
 
-fn focus_first_field(panel: NodeRef<html::Section>) {
-    let Some(panel) = panel.get_untracked() else {
-        return;
-    };
-    let field = panel.query_selector("textarea, input").ok().flatten();
-    if let Some(field) = field.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
-        let _ = field.focus();
-    }
+fn launcher_element(launcher: NodeRef<html::Button>) -> Option<web_sys::HtmlElement> {
+    launcher.try_get_untracked().flatten().map(|button| web_sys::HtmlElement::clone(&button))
 }

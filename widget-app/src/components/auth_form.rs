@@ -21,6 +21,7 @@ use crate::browser::{self, MailLink};
 use crate::chat::Chat;
 use crate::cooldown::{self, Cooldown};
 use crate::error_text;
+use crate::i18n::t;
 use crate::sign_in_providers::SignInProviders;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,19 +162,13 @@ pub fn AuthForm(
             match (current, result) {
                 (_, Ok(SignIn::Done(token))) => signed_in(token),
                 (_, Ok(SignIn::Mfa(challenge))) => second_factor(challenge),
-                (Mode::Forgot, Ok(SignIn::Nothing)) => info.set(Some(
-                    "If an account uses this email, a link to choose a new password is on its way. \
-                     It works for 30 minutes."
-                        .to_owned(),
-                )),
-                (Mode::Register, Ok(SignIn::Nothing)) => info.set(Some(format!(
-                    "We sent a link to {sent_to}. Open it within 24 hours to choose your name and password."
-                ))),
+                (Mode::Forgot, Ok(SignIn::Nothing)) => info.set(Some(t().reset_link_sent.to_owned())),
+                (Mode::Register, Ok(SignIn::Nothing)) => info.set(Some((t().sign_up_link_sent)(&sent_to))),
                 (_, Ok(SignIn::Nothing)) => {
                     link.set(None);
                     password.set(String::new());
                     mode.set(Mode::SignIn);
-                    info.set(Some("Your password has been changed. Sign in with the new one.".to_owned()));
+                    info.set(Some(t().password_changed_sign_in.to_owned()));
                 }
                 // The ticket is spent or expired: the first step is needed again, with the
                 // password or with the provider the person came through.
@@ -181,18 +176,18 @@ pub fn AuthForm(
                     ticket.set_value(None);
                     code.set(String::new());
                     mode.set(Mode::SignIn);
-                    error.set(Some("This sign-in has expired. Please sign in again.".to_owned()));
+                    error.set(Some(t().sign_in_expired.to_owned()));
                 }
                 (Mode::Code, Err(err)) if err.code() == Some(ErrorCode::InvalidMfaCode) => {
-                    error.set(Some("That code is not right, or was already used. Try the next one.".to_owned()));
+                    error.set(Some(t().code_not_right.to_owned()));
                 }
                 (Mode::Reset | Mode::Finish, Err(err)) if err.code() == Some(ErrorCode::Unauthenticated) => {
-                    error.set(Some("This link has expired or was already used. Ask for a new one.".to_owned()));
+                    error.set(Some(t().link_expired.to_owned()));
                 }
                 (Mode::Forgot | Mode::Register, Err(err))
                     if err.code() == Some(ErrorCode::ServerBusy) && err.retry_after().is_none() =>
                 {
-                    error.set(Some("This chat cannot send email, so this is not available here.".to_owned()));
+                    error.set(Some(t().no_email_here.to_owned()));
                 }
                 (_, Err(err)) => error.set(Some(cooldown.message_for(&err))),
             }
@@ -201,12 +196,12 @@ pub fn AuthForm(
 
     let toggle = move |_| switch(if is(Mode::Register) { Mode::SignIn } else { Mode::Register });
     let title = move || match mode.get() {
-        Mode::SignIn => "Sign in to chat",
-        Mode::Register => "Create an account",
-        Mode::Finish => "Finish creating your account",
-        Mode::Code => "Two-factor authentication",
-        Mode::Forgot => "Forgot your password?",
-        Mode::Reset => "Choose a new password",
+        Mode::SignIn => t().sign_in_to_chat,
+        Mode::Register => t().create_an_account,
+        Mode::Finish => t().finish_account,
+        Mode::Code => t().two_factor,
+        Mode::Forgot => t().forgot_your_password,
+        Mode::Reset => t().choose_new_password,
     };
     let has_email = move || matches!(mode.get(), Mode::SignIn | Mode::Register | Mode::Forgot);
     let has_password = move || matches!(mode.get(), Mode::SignIn | Mode::Finish | Mode::Reset);
@@ -217,7 +212,7 @@ pub fn AuthForm(
             <header class="panel-header">
                 <div class="titles">
                     <h2 class="title">{title}</h2>
-                    <p class="subtitle">"We usually reply within a few minutes."</p>
+                    <p class="subtitle">{move || t().reply_time}</p>
                 </div>
                 <CloseButton on_close/>
             </header>
@@ -228,7 +223,7 @@ pub fn AuthForm(
                 })}
                 <Show when=has_email>
                     <div class="field">
-                        <label for="palisade-email">"Email"</label>
+                        <label for="palisade-email">{move || t().email}</label>
                         <input
                             id="palisade-email"
                             data-testid="email"
@@ -243,7 +238,7 @@ pub fn AuthForm(
                 <Show when=has_password>
                     <div class="field">
                         <label for="palisade-password">
-                            {move || if is(Mode::Reset) { "New password" } else { "Password" }}
+                            {move || if is(Mode::Reset) { t().new_password } else { t().password }}
                         </label>
                         <input
                             id="palisade-password"
@@ -257,14 +252,14 @@ pub fn AuthForm(
                         />
                         <Show when=new_password>
                             <p class="hint" id="palisade-password-hint">
-                                {format!("At least {PASSWORD_MIN} characters. A few unrelated words work well.")}
+                                {move || (t().new_password_hint)(PASSWORD_MIN)}
                             </p>
                         </Show>
                     </div>
                 </Show>
                 <Show when=move || is(Mode::Finish)>
                     <div class="field">
-                        <label for="palisade-display-name">"Display name"</label>
+                        <label for="palisade-display-name">{move || t().display_name}</label>
                         <input
                             id="palisade-display-name"
                             data-testid="display-name"
@@ -279,7 +274,7 @@ pub fn AuthForm(
                 <Show when=move || is(Mode::Code)>
                     <div class="field">
                         <label for="palisade-mfa-code">
-                            {move || if recovery.get() { "Recovery code" } else { "Code from your authenticator app" }}
+                            {move || if recovery.get() { t().recovery_code } else { t().authenticator_code }}
                         </label>
                         <input
                             id="palisade-mfa-code"
@@ -310,13 +305,13 @@ pub fn AuthForm(
                     disabled=move || { busy.get() || cooldown.left() > 0 }
                 >
                     {move || match (busy.get(), cooldown.left(), mode.get()) {
-                        (true, _, _) => "Please wait…".to_owned(),
+                        (true, _, _) => t().please_wait.to_owned(),
                         (false, left @ 1.., _) => cooldown::label(left),
-                        (false, 0, Mode::Register) => "Email me a link".to_owned(),
-                        (false, 0, Mode::Finish) => "Create account".to_owned(),
-                        (false, 0, Mode::SignIn | Mode::Code) => "Sign in".to_owned(),
-                        (false, 0, Mode::Forgot) => "Send me a link".to_owned(),
-                        (false, 0, Mode::Reset) => "Change password".to_owned(),
+                        (false, 0, Mode::Register) => t().email_me_a_link.to_owned(),
+                        (false, 0, Mode::Finish) => t().create_account.to_owned(),
+                        (false, 0, Mode::SignIn | Mode::Code) => t().sign_in.to_owned(),
+                        (false, 0, Mode::Forgot) => t().send_me_a_link.to_owned(),
+                        (false, 0, Mode::Reset) => t().change_password.to_owned(),
                     }}
                 </button>
                 <ProviderButtons
@@ -331,10 +326,10 @@ pub fn AuthForm(
                     Mode::SignIn | Mode::Register => safe_view! {
                         <p class="switch">
                             <Show when=offers_sign_up>
-                                {move || if is(Mode::Register) { "Already have an account?" } else { "New here?" }}
+                                {move || if is(Mode::Register) { t().have_an_account } else { t().new_here }}
                                 " "
                                 <button type="button" class="link" data-testid="auth-mode-toggle" on:click=toggle>
-                                    {move || if is(Mode::Register) { "Sign in" } else { "Create an account" }}
+                                    {move || if is(Mode::Register) { t().sign_in } else { t().create_an_account }}
                                 </button>
                             </Show>
                             <Show when=move || is(Mode::SignIn)>
@@ -345,7 +340,7 @@ pub fn AuthForm(
                                     data-testid="forgot-password"
                                     on:click=move |_| switch(Mode::Forgot)
                                 >
-                                    "Forgot password?"
+                                    {move || t().forgot_password}
                                 </button>
                             </Show>
                         </p>
@@ -359,7 +354,7 @@ pub fn AuthForm(
                                     data-testid="mfa-use-recovery"
                                     on:click=move |_| recovery.update(|on| *on = !*on)
                                 >
-                                    {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}
+                                    {move || if recovery.get() { t().use_authenticator } else { t().use_recovery_code }}
                                 </button>
                                 " · "
                             </Show>
@@ -372,7 +367,7 @@ pub fn AuthForm(
                                     switch(Mode::SignIn);
                                 }
                             >
-                                "Back to sign in"
+                                {move || t().back_to_sign_in}
                             </button>
                         </p>
                     }.into_any(),

@@ -13,6 +13,7 @@ use super::message_list::MessageList;
 use super::room_list::RoomList;
 use crate::auth;
 use crate::chat::{Chat, Phase};
+use crate::i18n::t;
 use crate::rooms::{self, Rooms};
 use crate::timeline::Timeline;
 use crate::typing::Typing;
@@ -29,9 +30,9 @@ enum Aside {
 pub fn ChatView(chat: Chat, open: RwSignal<bool>, on_close: Callback<()>) -> impl IntoView {
     let room_name = move || {
         let me = chat.session.user().map(|user| user.id);
-        chat.room().map_or_else(|| "Chat".to_owned(), |room| rooms::label(&room, me))
+        chat.room().map_or_else(|| t().chat.to_owned(), |room| rooms::label(&room, me))
     };
-    let who = move || chat.session.user().map(|user| format!("Signed in as {}", user.display_name));
+    let who = move || chat.session.user().map(|user| (t().signed_in_as)(&user.display_name));
     // Only the kind of phase matters for what is mounted; a Memo keeps the list mounted (and
     // scrolled) when the phase is set again to the same kind.
     let phase = Memo::new(move |_| chat.phase.get());
@@ -89,8 +90,8 @@ pub fn ChatView(chat: Chat, open: RwSignal<bool>, on_close: Callback<()>) -> imp
                     class="icon-button rooms-button"
                     data-testid="rooms"
                     aria-label=move || match elsewhere.get() {
-                        0 => "Conversations".to_owned(),
-                        n => format!("Conversations, {} elsewhere", rooms::unread_text(n)),
+                        0 => t().conversations.to_owned(),
+                        n => (t().conversations_elsewhere)(n),
                     }
                     node_ref=rooms_button
                     on:click=move |_| aside.set(Aside::Rooms)
@@ -108,28 +109,28 @@ pub fn ChatView(chat: Chat, open: RwSignal<bool>, on_close: Callback<()>) -> imp
                     type="button"
                     class="icon-button"
                     data-testid="account"
-                    aria-label="Your account"
+                    aria-label=move || t().your_account
                     node_ref=account_button
                     on:click=move |_| aside.set(Aside::Account)
                 >
                     <AccountIcon/>
                 </button>
                 <button type="button" class="text-button" data-testid="sign-out" on:click=move |_| auth::sign_out(chat)>
-                    "Sign out"
+                    {move || t().sign_out}
                 </button>
                 <CloseButton on_close/>
             </header>
             {move || match (phase.get(), room_id.get()) {
                 (Phase::Loading, _) => safe_view! {
-                    <p class="placeholder" role="status">"Loading the conversation…"</p>
+                    <p class="placeholder" role="status">{move || t().loading_conversation}</p>
                 }.into_any(),
                 (Phase::Failed(reason), _) => {
-                    notice(Some("alert"), reason, "Try again", Callback::new(move |()| chat.open_room()))
+                    notice(Some("alert"), reason, t().try_again, Callback::new(move |()| chat.open_room()))
                 }
                 (Phase::Ready, None) => notice(
                     None,
-                    "There is no conversation here yet.".to_owned(),
-                    "Start one",
+                    t().no_conversation_yet.to_owned(),
+                    t().start_one,
                     Callback::new(move |()| aside.set(Aside::Rooms)),
                 ),
                 (Phase::Ready, Some(_)) => safe_view! { <MessageList chat showing/> }.into_any(),

@@ -9,6 +9,7 @@ use palisade_protocol::limits::MESSAGE_BODY_MAX;
 
 use super::icons::SendIcon;
 use crate::chat::{Chat, Phase};
+use crate::i18n::t;
 use crate::rooms::Rooms;
 
 /// The counter appears this close to the limit; earlier it would only be noise.
@@ -56,12 +57,12 @@ pub fn Composer(chat: Chat, field: NodeRef<html::Textarea>) -> impl IntoView {
             ev.prevent_default();
             submit();
         }>
-            <label for="palisade-composer" class="visually-hidden">"Message"</label>
+            <label for="palisade-composer" class="visually-hidden">{move || t().message}</label>
             <textarea
                 id="palisade-composer"
                 data-testid="composer"
                 rows="1"
-                placeholder="Write a message…"
+                placeholder=move || t().write_a_message
                 aria-describedby="palisade-composer-status"
                 node_ref=field
                 prop:value=move || draft.get()
@@ -80,7 +81,7 @@ pub fn Composer(chat: Chat, field: NodeRef<html::Textarea>) -> impl IntoView {
                     }
                 }
             ></textarea>
-            <button type="submit" class="send" data-testid="send" aria-label="Send message" disabled=move || !ready()>
+            <button type="submit" class="send" data-testid="send" aria-label=move || t().send_message disabled=move || !ready()>
                 <SendIcon/>
             </button>
         </form>

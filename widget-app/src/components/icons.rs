@@ -1,5 +1,6 @@
 //! Inline SVG icons. Decorative: every button that shows one carries its own `aria-label`.
 
+use crate::i18n::t;
 use leptos::prelude::*;
 
 #[component]
@@ -23,7 +24,7 @@ pub fn CloseIcon() -> impl IntoView {
 #[component]
 pub fn SendIcon() -> impl IntoView {
     safe_view! {
-        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+        <svg class="icon directional" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
             <path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"></path>
         </svg>
     }
@@ -41,7 +42,7 @@ pub fn AccountIcon() -> impl IntoView {
 #[component]
 pub fn BackIcon() -> impl IntoView {
     safe_view! {
-        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+        <svg class="icon directional" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
             <path class="stroke" d="M15 5l-7 7 7 7"></path>
         </svg>
     }
@@ -60,7 +61,7 @@ pub fn ListIcon() -> impl IntoView {
 #[component]
 pub fn CloseButton(on_close: Callback<()>) -> impl IntoView {
     safe_view! {
-        <button type="button" class="icon-button" aria-label="Close chat" on:click=move |_| on_close.run(())>
+        <button type="button" class="icon-button" aria-label=move || t().close_chat on:click=move |_| on_close.run(())>
             <CloseIcon/>
         </button>
     }

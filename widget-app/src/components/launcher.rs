@@ -5,15 +5,16 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::icons::{ChatIcon, CloseIcon};
+use crate::i18n::t;
 use crate::rooms;
 
 #[component]
 pub fn Launcher(open: RwSignal<bool>, unread: Memo<u64>, button_ref: NodeRef<html::Button>) -> impl IntoView {
     let label = move || {
-        let action = if open.get() { "Close chat" } else { "Open chat" };
+        let action = if open.get() { t().close_chat } else { t().open_chat };
         match unread.get() {
             0 => action.to_owned(),
-            n => format!("{action}, {}", rooms::unread_text(n)),
+            n => format!("{action}, {}", (t().unread)(n)),
         }
     };
     safe_view! {

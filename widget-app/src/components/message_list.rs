@@ -1,5 +1,6 @@
-//! The conversation, oldest first, with a heading before each day. Bodies and names are text nodes, never markup. The person's
-//! own stored messages can be edited in place or deleted (after a question).
+//! The conversation, oldest first, with a heading before each day. Names are text nodes; bodies
+//! show the safe-markup subset (`message_body`), never HTML. The person's own stored messages can
+//! be edited in place or deleted (after a question).
 
 use leptos::ev::KeyboardEvent;
 use leptos::html;
@@ -8,9 +9,12 @@ use leptos::task::spawn_local;
 use palisade_protocol::{ClientMessageId, MessageId};
 use wasm_bindgen::JsCast;
 
+use super::announcer::NewMessageAnnouncer;
 use super::composer::tidy;
+use super::message_body::message_body;
 use crate::chat::Chat;
 use crate::days::{self, Day};
+use crate::i18n::t;
 use crate::seen;
 use crate::time_label;
 use crate::timeline::{Row, RowStatus, Timeline};
@@ -92,19 +96,20 @@ pub fn MessageList(chat: Chat, #[prop(into)] showing: Signal<bool>) -> impl Into
                     disabled=move || chat.loading_earlier.get()
                     on:click=move |_| load_earlier()
                 >
-                    "Show earlier messages"
+                    {move || t().show_earlier}
                 </button>
             </Show>
             <Show when=move || rows.with(Vec::is_empty)>
-                <p class="empty">"No messages yet. Say hello!"</p>
+                <p class="empty">{move || t().no_messages_yet}</p>
             </Show>
-            <ol class="messages" data-testid="message-list" role="log" aria-live="polite" aria-label="Messages">
+            <ol class="messages" data-testid="message-list" aria-label=move || t().messages>
                 <For
                     each=move || days::with_days(rows.get(), days::local_day)
                     key=days::key
                     children=move |(row, day)| (day.map(day_heading), message_item(chat, scroller, seen, row))
                 />
             </ol>
+            <NewMessageAnnouncer chat/>
         </div>
     }
 }
@@ -122,7 +127,7 @@ fn to_bottom(scroller: NodeRef<html::Div>) {
 fn day_heading(day: Day) -> impl IntoView {
     safe_view! {
         <li class="day" data-testid="day">
-            <span>{days::heading(day)}</span>
+            <span>{move || days::heading(day)}</span>
         </li>
     }
 }
@@ -142,7 +147,6 @@ fn message_item(
         RowStatus::Stored | RowStatus::Pending => None,
     };
     let failed = failure.is_some();
-    let time = time_label::label(sent_at);
     let change = RwSignal::new(Change::None);
     // The buttons are described by the text they act on, for a screen reader tabbing through.
     let body_id = changeable.map(|(_, seq)| format!("palisade-message-{seq}"));
@@ -172,13 +176,13 @@ fn message_item(
         >
             <div class="meta">
                 <span class="author" data-testid="message-author">{author}</span>
-                {time.map(|time| safe_view! { <time datetime=time.iso title=time.full>{time.short}</time> })}
-                {edited.then(|| safe_view! { <span class="edited" data-testid="message-edited">"edited"</span> })}
+                {move || time_label::label(sent_at).map(|time| safe_view! { <time datetime=time.iso title=time.full>{time.short}</time> })}
+                {edited.then(|| safe_view! { <span class="edited" data-testid="message-edited">{move || t().edited}</span> })}
             </div>
-            <p class="body" data-testid="message-body" id=body_id.clone() hidden=move || change.get() == Change::Editing>
-                {body.clone()}
-            </p>
-            {pending.then(|| safe_view! { <span class="delivery">"Sending…"</span> })}
+            <div class="body" data-testid="message-body" id=body_id.clone() hidden=move || change.get() == Change::Editing>
+                {message_body(&body)}
+            </div>
+            {pending.then(|| safe_view! { <span class="delivery">{move || t().sending}</span> })}
             {failure.zip(client_id).map(|(reason, client_id)| failed_actions(chat, client_id, reason))}
             {changeable.map(|(id, seq)| Own { chat, scroller, id, seq, body, body_id, change }.view())}
             {seen_line}
@@ -257,24 +261,24 @@ impl Own {
                 <textarea
                     class="edit-field"
                     data-testid="edit-field"
-                    aria-label="Edit message"
+                    aria-label=move || t().edit_message
                     aria-describedby="palisade-composer-status"
                     hidden=shown(Change::Editing)
                     node_ref=field
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                 ></textarea>
-                <span hidden=shown(Change::Deleting)>"Delete this message?"</span>
+                <span hidden=shown(Change::Deleting)>{move || t().delete_this_message}</span>
                 <span class="message-actions" hidden=shown(Change::None)>
                     <button
                         type="button"
                         class="link"
                         data-action="edit"
                         data-testid="edit-message"
-                        aria-label="Edit message"
+                        aria-label=move || t().edit_message
                         aria-describedby=body_id.clone()
                     >
-                        "Edit"
+                        {move || t().edit}
                     </button>
                     " "
                     <button
@@ -282,20 +286,20 @@ impl Own {
                         class="link"
                         data-action="delete"
                         data-testid="delete-message"
-                        aria-label="Delete message"
+                        aria-label=move || t().delete_message
                         aria-describedby=body_id
                     >
-                        "Delete"
+                        {move || t().delete}
                     </button>
                 </span>
                 <button type="button" class="link" data-action="save" data-testid="edit-save" hidden=shown(Change::Editing) disabled=move || busy.get()>
-                    "Save"
+                    {move || t().save}
                 </button>
                 <button type="button" class="link" data-action="confirm" data-testid="delete-confirm" hidden=shown(Change::Deleting) disabled=move || busy.get()>
-                    "Delete"
+                    {move || t().delete}
                 </button>
                 <button type="button" class="link" data-action="cancel" data-testid="change-cancel" hidden=move || change.get() == Change::None>
-                    "Cancel"
+                    {move || t().cancel}
                 </button>
             </div>
         }
@@ -383,10 +387,10 @@ fn focus_later(scroller: NodeRef<html::Div>, selector: String) {
 fn failed_actions(chat: Chat, client_id: ClientMessageId, reason: String) -> impl IntoView {
     safe_view! {
         <div class="delivery error" role="alert">
-            <span>"Not sent: " {reason}</span>
+            <span>{move || t().not_sent} {reason}</span>
             <span class="actions">
-                <button type="button" class="link" on:click=move |_| chat.retry(client_id)>"Retry"</button>
-                <button type="button" class="link" on:click=move |_| chat.discard(client_id)>"Discard"</button>
+                <button type="button" class="link" on:click=move |_| chat.retry(client_id)>{move || t().retry}</button>
+                <button type="button" class="link" on:click=move |_| chat.discard(client_id)>{move || t().discard}</button>
             </span>
         </div>
     }

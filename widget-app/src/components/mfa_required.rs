@@ -8,6 +8,7 @@ use super::icons::CloseButton;
 use super::two_factor::TwoFactor;
 use crate::auth;
 use crate::chat::Chat;
+use crate::i18n::t;
 
 #[component]
 pub fn MfaRequired(chat: Chat, on_close: Callback<()>) -> impl IntoView {
@@ -19,16 +20,16 @@ pub fn MfaRequired(chat: Chat, on_close: Callback<()>) -> impl IntoView {
         <div class="view account" data-testid="mfa-required">
             <header class="panel-header">
                 <div class="titles">
-                    <h2 class="title">"Two-factor authentication"</h2>
+                    <h2 class="title">{move || t().two_factor}</h2>
                 </div>
                 <button type="button" class="text-button" data-testid="sign-out" on:click=move |_| auth::sign_out(chat)>
-                    "Sign out"
+                    {move || t().sign_out}
                 </button>
                 <CloseButton on_close/>
             </header>
             <div class="account-body">
                 <p class="notice" data-testid="mfa-required-reason" role="status">
-                    "This site requires two-factor authentication for your role: set it up to start chatting."
+                    {move || t().mfa_required_reason}
                 </p>
                 {move || chat.error.get().map(|text| safe_view! { <p class="form-error" role="alert">{text}</p> })}
                 <TwoFactor chat changed on_enrolled/>

@@ -16,6 +16,7 @@ macro_rules! safe_view {
 pub(crate) use safe_view;
 
 pub mod account;
+pub mod announcer;
 pub mod app;
 pub mod auth_form;
 pub mod chat_view;
@@ -23,6 +24,7 @@ pub mod composer;
 pub mod connection_state;
 pub mod icons;
 pub mod launcher;
+pub mod message_body;
 pub mod message_list;
 pub mod mfa_required;
 pub mod provider_buttons;

@@ -9,6 +9,7 @@ use palisade_protocol::oauth::OAuthProvider;
 
 use crate::api::{self, ApiError, SignIn};
 use crate::chat::Chat;
+use crate::i18n::t;
 use crate::oauth_popup::Popup;
 use crate::sign_in_providers::SignInProviders;
 
@@ -39,7 +40,7 @@ pub fn ProviderButtons(
             return;
         }
         let Some(pair) = providers.take_pkce() else {
-            error.set(Some("Just a moment, then try again.".to_owned()));
+            error.set(Some(t().just_a_moment.to_owned()));
             return;
         };
         let config = chat.config();
@@ -68,7 +69,7 @@ pub fn ProviderButtons(
             match answer {
                 // Sixty seconds, single use: a popup left on its last page too long.
                 Ok(Err(err)) if err.code() == Some(ErrorCode::Unauthenticated) => {
-                    error.set(Some("This sign-in expired before it finished. Please try again.".to_owned()));
+                    error.set(Some(t().provider_sign_in_expired.to_owned()));
                 }
                 Ok(answer) => on_answer.run(answer),
                 Err(message) => error.set(Some(message)),
@@ -78,8 +79,8 @@ pub fn ProviderButtons(
 
     safe_view! {
         <Show when=move || shown.get() && !providers.is_empty()>
-            <div class="providers" role="group" aria-label="Sign in with">
-                <p class="providers-or" aria-hidden="true">"or"</p>
+            <div class="providers" role="group" aria-label=move || t().sign_in_with>
+                <p class="providers-or" aria-hidden="true">{move || t().or}</p>
                 // Loaded once, so a plain list: no keyed diffing needed.
                 {move || {
                     providers
@@ -104,7 +105,7 @@ pub fn ProviderButtons(
                 }}
                 {move || waiting.get().then(|| safe_view! {
                     <p class="hint" data-testid="oauth-waiting" role="status">
-                        "Finish signing in in the window that opened."
+                        {move || t().finish_in_window}
                     </p>
                 })}
             </div>

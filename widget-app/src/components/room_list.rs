@@ -1,6 +1,7 @@
-//! The conversations: each with what is unread in it (said, not only shown), the open one
-//! marked, and a way to start a new support conversation with the site's staff. Opening the
-//! list asks the server for it again, so rooms started by others since appear.
+//! The conversations: each with what is unread in it (said, not only shown), whether the other
+//! person is online, the open one marked, and a way to start a new support conversation with
+//! the site's staff. Opening the list asks the server for it again, so rooms started by others
+//! since appear.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -10,6 +11,7 @@ use palisade_protocol::rooms::RoomKind;
 
 use super::icons::{BackIcon, CloseButton};
 use crate::chat::Chat;
+use crate::i18n::t;
 use crate::rooms;
 
 /// One line of the list; a new value whenever anything it shows changes.
@@ -20,6 +22,9 @@ struct Item {
     kind: RoomKind,
     unread: u64,
     open: bool,
+    /// Whether the other person is online, in a direct or support conversation with someone
+    /// else; `None` in a room with no one person on the other side.
+    online: Option<bool>,
 }
 
 #[component]
@@ -45,6 +50,11 @@ pub fn RoomList(chat: Chat, on_close: Callback<()>, on_back: Callback<()>, on_pi
                     kind: room.kind,
                     unread: room.unread,
                     open: Some(room.id) == open,
+                    online: room
+                        .counterpart
+                        .as_ref()
+                        .filter(|other| Some(other.id) != me)
+                        .map(|other| chat.online.with(|online| online.contains(other.id))),
                 })
                 .collect::<Vec<_>>()
         })
@@ -84,26 +94,26 @@ pub fn RoomList(chat: Chat, on_close: Callback<()>, on_back: Callback<()>, on_pi
                     type="button"
                     class="icon-button"
                     data-testid="rooms-back"
-                    aria-label="Back to the conversation"
+                    aria-label=move || t().back_to_conversation
                     on:click=move |_| on_back.run(())
                 >
                     <BackIcon/>
                 </button>
                 <div class="titles">
-                    <h2 class="title" tabindex="-1" node_ref=heading>"Conversations"</h2>
+                    <h2 class="title" tabindex="-1" node_ref=heading>{move || t().conversations}</h2>
                 </div>
                 <CloseButton on_close/>
             </header>
             <div class="rooms-body">
-                <p class="hint" hidden=move || !items.with(Vec::is_empty)>"No conversations yet."</p>
-                <ul class="rooms" aria-label="Conversations">
+                <p class="hint" hidden=move || !items.with(Vec::is_empty)>{move || t().no_conversations_yet}</p>
+                <ul class="rooms" aria-label=move || t().conversations>
                     {move || items.get().into_iter().map(|item| room_item(item, pick)).collect_view()}
                 </ul>
                 <p class="form-error" data-testid="rooms-error" role="alert" hidden=move || problem.with(Option::is_none)>
                     {move || problem.get()}
                 </p>
                 <button type="button" class="primary" data-testid="new-support" disabled=move || busy.get() on:click=start>
-                    "New support conversation"
+                    {move || t().new_support_conversation}
                 </button>
             </div>
         </div>
@@ -111,7 +121,7 @@ pub fn RoomList(chat: Chat, on_close: Callback<()>, on_back: Callback<()>, on_pi
 }
 
 fn room_item(item: Item, pick: impl Fn(RoomId) + Copy + 'static) -> impl IntoView {
-    let Item { id, label, kind, unread, open } = item;
+    let Item { id, label, kind, unread, open, online } = item;
     safe_view! {
         <li>
             <button
@@ -124,10 +134,16 @@ fn room_item(item: Item, pick: impl Fn(RoomId) + Copy + 'static) -> impl IntoVie
                 aria-current=open.then_some("true")
                 on:click=move |_| pick(id)
             >
+                {online.map(|online| safe_view! {
+                    <span class="presence" class:online=online data-testid="presence" data-online=online.to_string() aria-hidden="true"></span>
+                })}
                 <span class="room-name">{label}</span>
+                {online.map(|online| safe_view! {
+                    <span class="visually-hidden">{move || format!(", {}", if online { t().online } else { t().offline })}</span>
+                })}
                 {(unread > 0).then(|| safe_view! {
                     <span class="badge" aria-hidden="true">{rooms::badge(unread)}</span>
-                    <span class="visually-hidden">{format!(", {}", rooms::unread_text(unread))}</span>
+                    <span class="visually-hidden">{move || format!(", {}", (t().unread)(unread))}</span>
                 })}
             </button>
         </li>

@@ -13,6 +13,7 @@ use crate::auth;
 use crate::browser;
 use crate::chat::Chat;
 use crate::cooldown::Cooldown;
+use crate::i18n::t;
 
 /// What the password, once asked for, is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,11 +153,9 @@ pub fn TwoFactor(
             };
             let text = match call {
                 Call::Enroll => None,
-                Call::Confirm => Some("Two-factor authentication is on. Other devices have been signed out."),
-                Call::Reauth(Reauth::TurnOff) => {
-                    Some("Two-factor authentication is off. Other devices have been signed out.")
-                }
-                Call::Reauth(Reauth::NewCodes) => Some("New recovery codes: the old ones no longer work."),
+                Call::Confirm => Some(t().mfa_turned_on),
+                Call::Reauth(Reauth::TurnOff) => Some(t().mfa_turned_off),
+                Call::Reauth(Reauth::NewCodes) => Some(t().new_codes_made),
             };
             if matches!(call, Call::Confirm | Call::Reauth(Reauth::TurnOff)) {
                 let _ = changed.try_update(|n| *n = n.wrapping_add(1));
@@ -191,7 +190,7 @@ pub fn TwoFactor(
         let text = codes.get_untracked().join("\n") + "\n";
         spawn_local(async move {
             let done = browser::copy_text(&text).await;
-            let _ = copied.try_set(Some(if done { "Copied." } else { "Could not copy: select the codes instead." }));
+            let _ = copied.try_set(Some(if done { t().copied } else { t().copy_failed }));
         });
     };
     let idle_with = move |enabled: bool| {
@@ -202,13 +201,13 @@ pub fn TwoFactor(
 
     safe_view! {
         <section class="account-section" aria-labelledby="palisade-mfa-title" data-testid="mfa-section">
-            <h3 id="palisade-mfa-title">"Two-factor authentication"</h3>
+            <h3 id="palisade-mfa-title">{move || t().two_factor}</h3>
             <p class="hint" data-testid="mfa-status">
                 {move || match status.get() {
-                    None => "Loading…".to_owned(),
-                    Some(MfaStatus { totp_enabled: false, .. }) => "Off: your password alone signs you in.".to_owned(),
+                    None => t().loading.to_owned(),
+                    Some(MfaStatus { totp_enabled: false, .. }) => t().mfa_off.to_owned(),
                     Some(MfaStatus { recovery_codes_left, .. }) => {
-                        format!("On, with an authenticator app. Recovery codes left: {recovery_codes_left}.")
+                        (t().mfa_on)(recovery_codes_left)
                     }
                 }}
             </p>
@@ -226,7 +225,7 @@ pub fn TwoFactor(
                         disabled=disabled
                         on:click=move |_| run(Call::Enroll)
                     >
-                        "Set up"
+                        {move || t().set_up}
                     </button>
                 </p>
                 <p class="actions" hidden=move || !idle_with(true)>
@@ -236,7 +235,7 @@ pub fn TwoFactor(
                         data-testid="mfa-disable"
                         on:click=move |_| ask_password(Reauth::TurnOff)
                     >
-                        "Turn off"
+                        {move || t().turn_off}
                     </button>
                     <button
                         type="button"
@@ -244,14 +243,14 @@ pub fn TwoFactor(
                         data-testid="mfa-new-codes"
                         on:click=move |_| ask_password(Reauth::NewCodes)
                     >
-                        "New recovery codes"
+                        {move || t().new_recovery_codes}
                     </button>
                 </p>
                 <div hidden=move || not(Step::Enrolling)>
-                    <p class="hint">"Scan this with your authenticator app, or type in the key below."</p>
+                    <p class="hint">{move || t().scan_hint}</p>
                     {move || enrollment.get().map(|TotpEnrollment { secret, qr, .. }| qr_code(secret, &qr))}
                     <div class="field">
-                        <label for="palisade-mfa-confirm">"The 6-digit code the app shows"</label>
+                        <label for="palisade-mfa-confirm">{move || t().six_digit_code}</label>
                         <input
                             id="palisade-mfa-confirm"
                             data-testid="mfa-confirm-code"
@@ -263,12 +262,12 @@ pub fn TwoFactor(
                         />
                     </div>
                     <button type="submit" class="primary" data-testid="mfa-confirm" disabled=disabled>
-                        "Turn on"
+                        {move || t().turn_on}
                     </button>
                 </div>
                 <div hidden=move || !matches!(step.get(), Step::Password(_))>
                     <div class="field">
-                        <label for="palisade-mfa-password">"Your password"</label>
+                        <label for="palisade-mfa-password">{move || t().your_password}</label>
                         <input
                             id="palisade-mfa-password"
                             data-testid="mfa-password"
@@ -280,15 +279,14 @@ pub fn TwoFactor(
                     </div>
                     <p class="actions">
                         <button type="submit" class="primary" data-testid="mfa-password-submit" disabled=disabled>
-                            {move || if step.get() == Step::Password(Reauth::TurnOff) { "Turn off" } else { "Make new codes" }}
+                            {move || if step.get() == Step::Password(Reauth::TurnOff) { t().turn_off } else { t().make_new_codes }}
                         </button>
-                        <button type="button" class="link" on:click=move |_| step.set(Step::Idle)>"Cancel"</button>
+                        <button type="button" class="link" on:click=move |_| step.set(Step::Idle)>{move || t().cancel}</button>
                     </p>
                 </div>
                 <div hidden=move || not(Step::Codes)>
                     <p class="hint">
-                        "Keep these recovery codes somewhere safe. Each one signs you in once without your \
-                         phone. They are shown only now."
+                        {move || t().keep_codes_safe}
                     </p>
                     <ul class="recovery-codes" data-testid="recovery-codes">
                         {move || codes.get().into_iter().map(|code| safe_view! {
@@ -296,16 +294,16 @@ pub fn TwoFactor(
                         }).collect_view()}
                     </ul>
                     <p class="actions">
-                        <button type="button" class="secondary" data-testid="recovery-copy" on:click=copy>"Copy"</button>
+                        <button type="button" class="secondary" data-testid="recovery-copy" on:click=copy>{move || t().copy}</button>
                         <a
                             class="secondary"
                             data-testid="recovery-download"
                             href=move || download.get()
                             download="recovery-codes.txt"
                         >
-                            "Download"
+                            {move || t().download}
                         </a>
-                        <button type="button" class="primary" data-testid="recovery-done" on:click=finish>"Done"</button>
+                        <button type="button" class="primary" data-testid="recovery-done" on:click=finish>{move || t().done}</button>
                     </p>
                     <p class="hint" aria-live="polite">{move || copied.get()}</p>
                 </div>
@@ -317,10 +315,8 @@ pub fn TwoFactor(
 
 fn refusal(call: Call, err: &ApiError, cooldown: Cooldown) -> String {
     match (call, err.code()) {
-        (Call::Confirm, Some(ErrorCode::InvalidMfaCode)) => {
-            "That code is not right. Check the time on your phone, and try the newest code.".to_owned()
-        }
-        (Call::Reauth(_), Some(ErrorCode::InvalidCredentials)) => "That password is not right.".to_owned(),
+        (Call::Confirm, Some(ErrorCode::InvalidMfaCode)) => t().totp_not_right.to_owned(),
+        (Call::Reauth(_), Some(ErrorCode::InvalidCredentials)) => t().password_not_right.to_owned(),
         _ => cooldown.message_for(err),
     }
 }
@@ -334,14 +330,14 @@ fn qr_code(secret: String, qr: &[String]) -> impl IntoView + use<> {
             class="qr"
             data-testid="totp-qr"
             role="img"
-            aria-label="QR code of your authenticator key"
+            aria-label=move || t().qr_code
             viewBox=view_box
             shape-rendering="crispEdges"
         >
             <rect x="-4" y="-4" width=size.clone() height=size fill="#fff"/>
             <path d=qr_path(qr) fill="#000"/>
         </svg>
-        <p class="hint">"Key: " <code class="secret" data-testid="totp-secret">{secret}</code></p>
+        <p class="hint">{move || t().key} <code class="secret" data-testid="totp-secret">{secret}</code></p>
     }
 }
 

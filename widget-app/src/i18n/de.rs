@@ -1,0 +1,207 @@
+use super::Strings;
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
+pub const DE: Strings = Strings {
+    chat: "Chat",
+    open_chat: "Chat öffnen",
+    close_chat: "Chat schließen",
+    connecting: "Verbinde…",
+    connected: "Verbunden",
+    reconnecting: "Verbinde erneut…",
+    unread: |n| plural(n, "ungelesene Nachricht", "ungelesene Nachrichten"),
+    conversations: "Unterhaltungen",
+    online: "online",
+    offline: "offline",
+    conversations_elsewhere: |n| {
+        format!("Unterhaltungen, {} anderswo", plural(n, "ungelesene Nachricht", "ungelesene Nachrichten"))
+    },
+    signed_in_as: |name| format!("Angemeldet als {name}"),
+    your_account: "Ihr Konto",
+    sign_out: "Abmelden",
+    loading_conversation: "Die Unterhaltung wird geladen…",
+    try_again: "Erneut versuchen",
+    no_conversation_yet: "Hier gibt es noch keine Unterhaltung.",
+    start_one: "Eine beginnen",
+    message: "Nachricht",
+    write_a_message: "Nachricht schreiben…",
+    send_message: "Nachricht senden",
+    two_factor: "Zwei-Faktor-Authentifizierung",
+    mfa_required_reason: "Diese Website verlangt für Ihre Rolle eine Zwei-Faktor-Authentifizierung: \
+                          Richten Sie sie ein, um zu chatten.",
+
+    sign_in_to_chat: "Zum Chatten anmelden",
+    create_an_account: "Konto erstellen",
+    finish_account: "Kontoerstellung abschließen",
+    forgot_your_password: "Passwort vergessen?",
+    choose_new_password: "Neues Passwort wählen",
+    reply_time: "Wir antworten meist innerhalb weniger Minuten.",
+    email: "E-Mail",
+    password: "Passwort",
+    new_password: "Neues Passwort",
+    new_password_hint: |min| format!("Mindestens {min} Zeichen. Einige zusammenhanglose Wörter eignen sich gut."),
+    display_name: "Anzeigename",
+    recovery_code: "Wiederherstellungscode",
+    authenticator_code: "Code aus Ihrer Authenticator-App",
+    please_wait: "Bitte warten…",
+    email_me_a_link: "Link per E-Mail senden",
+    create_account: "Konto erstellen",
+    sign_in: "Anmelden",
+    send_me_a_link: "Link senden",
+    change_password: "Passwort ändern",
+    have_an_account: "Schon ein Konto?",
+    new_here: "Neu hier?",
+    forgot_password: "Passwort vergessen?",
+    use_authenticator: "Authenticator-App verwenden",
+    use_recovery_code: "Wiederherstellungscode verwenden",
+    back_to_sign_in: "Zurück zur Anmeldung",
+    reset_link_sent: "Wenn ein Konto diese E-Mail-Adresse verwendet, ist ein Link zum Wählen eines neuen \
+                      Passworts unterwegs. Er gilt 30 Minuten.",
+    sign_up_link_sent: |to| {
+        format!(
+            "Wir haben einen Link an {to} gesendet. Öffnen Sie ihn innerhalb von 24 Stunden, um Namen und \
+             Passwort zu wählen."
+        )
+    },
+    password_changed_sign_in: "Ihr Passwort wurde geändert. Melden Sie sich mit dem neuen an.",
+    sign_in_expired: "Diese Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.",
+    code_not_right: "Dieser Code stimmt nicht oder wurde schon verwendet. Versuchen Sie den nächsten.",
+    link_expired: "Dieser Link ist abgelaufen oder wurde schon verwendet. Fordern Sie einen neuen an.",
+    no_email_here: "Dieser Chat kann keine E-Mails senden, daher ist das hier nicht verfügbar.",
+    try_again_in: |left| format!("Erneut in {left} s"),
+    too_many_attempts: "Zu viele Versuche. Bitte warten Sie kurz, bevor Sie es erneut versuchen.",
+    sign_in_with: "Anmelden mit",
+    or: "oder",
+    finish_in_window: "Schließen Sie die Anmeldung im geöffneten Fenster ab.",
+    just_a_moment: "Einen Moment, dann erneut versuchen.",
+    provider_sign_in_expired: "Diese Anmeldung ist abgelaufen, bevor sie abgeschlossen war. Bitte versuchen \
+                               Sie es erneut.",
+    popup_blocked: "Ihr Browser hat das Anmeldefenster blockiert. Erlauben Sie Pop-ups für diese Seite und \
+                    versuchen Sie es erneut.",
+    popup_closed: |label| format!("Das {label}-Fenster wurde geschlossen, bevor die Anmeldung abgeschlossen war."),
+
+    back_to_conversation: "Zurück zur Unterhaltung",
+    no_conversations_yet: "Noch keine Unterhaltungen.",
+    new_support_conversation: "Neue Support-Unterhaltung",
+    show_earlier: "Frühere Nachrichten anzeigen",
+    no_messages_yet: "Noch keine Nachrichten. Sagen Sie Hallo!",
+    messages: "Nachrichten",
+    edited: "bearbeitet",
+    sending: "Wird gesendet…",
+    not_sent: "Nicht gesendet: ",
+    retry: "Erneut senden",
+    discard: "Verwerfen",
+    edit_message: "Nachricht bearbeiten",
+    delete_message: "Nachricht löschen",
+    delete_this_message: "Diese Nachricht löschen?",
+    edit: "Bearbeiten",
+    delete: "Löschen",
+    save: "Speichern",
+    cancel: "Abbrechen",
+    you: "Sie",
+    message_unavailable: "Diese Nachricht ist nicht verfügbar.",
+    message_deleted: "Diese Nachricht wurde gelöscht.",
+    today: "Heute",
+    yesterday: "Gestern",
+    seen_by: |names, more| {
+        let who = match (names, more) {
+            ([one], 0) => (*one).to_owned(),
+            ([one, two], 0) => format!("{one} und {two}"),
+            ([one, two, three], 0) => format!("{one}, {two} und {three}"),
+            _ => format!("{} und {}", names.join(", "), plural(more as u64, "weitere Person", "weitere Personen")),
+        };
+        format!("Gesehen von {who}")
+    },
+    typing: |first, second, more| match (second, more) {
+        (Some(second), _) => format!("{first} und {second} schreiben…"),
+        (None, 0) => format!("{first} schreibt…"),
+        (None, more) => format!("{first} und {more} weitere schreiben…"),
+    },
+    not_open_yet: "Die Unterhaltung ist noch nicht geöffnet.",
+    no_crypto: "Dieser Browser kann keine Nachrichten-IDs erzeugen (window.crypto fehlt).",
+    no_longer_in_room: "Sie sind nicht mehr in diesem Raum.",
+    could_not_sign_out: |why| format!("Abmelden fehlgeschlagen: {why}"),
+
+    where_signed_in: "Wo Sie angemeldet sind",
+    loading: "Wird geladen…",
+    signed_out_of: |device| format!("Von {device} abgemeldet."),
+    already_signed_out: |device| format!("{device} war bereits abgemeldet."),
+    this_device: "Dieses Gerät",
+    network: |network| format!("Netzwerk {network}"),
+    last_active: |when| format!("Zuletzt aktiv {when}"),
+    end_session_on: |device, details| format!("Sitzung auf {device} beenden ({details})"),
+    end: "Beenden",
+    password_changed_everywhere: "Ihr Passwort wurde geändert. Alle anderen Geräte wurden abgemeldet.",
+    current_password_wrong: "Ihr aktuelles Passwort stimmt nicht.",
+    change_your_password: "Passwort ändern",
+    current_password: "Aktuelles Passwort",
+    account_password_hint: |min| format!("Mindestens {min} Zeichen. Ihre anderen Geräte werden abgemeldet."),
+    enter_current_password: "Geben Sie Ihr aktuelles Passwort ein.",
+    not_current_password: "Das ist nicht Ihr aktuelles Passwort.",
+    the_new_password: "Das neue Passwort",
+    mfa_turned_on: "Die Zwei-Faktor-Authentifizierung ist an. Andere Geräte wurden abgemeldet.",
+    mfa_turned_off: "Die Zwei-Faktor-Authentifizierung ist aus. Andere Geräte wurden abgemeldet.",
+    new_codes_made: "Neue Wiederherstellungscodes: Die alten gelten nicht mehr.",
+    copied: "Kopiert.",
+    copy_failed: "Kopieren fehlgeschlagen: Markieren Sie die Codes stattdessen.",
+    mfa_off: "Aus: Ihr Passwort allein meldet Sie an.",
+    mfa_on: |left| format!("An, mit einer Authenticator-App. Verbleibende Wiederherstellungscodes: {left}."),
+    set_up: "Einrichten",
+    turn_off: "Ausschalten",
+    new_recovery_codes: "Neue Wiederherstellungscodes",
+    scan_hint: "Scannen Sie dies mit Ihrer Authenticator-App oder geben Sie den Schlüssel unten ein.",
+    six_digit_code: "Der 6-stellige Code, den die App zeigt",
+    turn_on: "Einschalten",
+    your_password: "Ihr Passwort",
+    make_new_codes: "Neue Codes erzeugen",
+    keep_codes_safe: "Bewahren Sie diese Wiederherstellungscodes sicher auf. Jeder meldet Sie einmal ohne Ihr \
+                      Telefon an. Sie werden nur jetzt angezeigt.",
+    copy: "Kopieren",
+    download: "Herunterladen",
+    done: "Fertig",
+    totp_not_right: "Dieser Code stimmt nicht. Prüfen Sie die Uhrzeit Ihres Telefons und versuchen Sie den \
+                     neuesten Code.",
+    password_not_right: "Dieses Passwort stimmt nicht.",
+    qr_code: "QR-Code Ihres Authenticator-Schlüssels",
+    key: "Schlüssel: ",
+
+    invalid_credentials: "Diese E-Mail-Adresse und dieses Passwort passen zu keinem Konto hier.",
+    origin_not_allowed: "Der Chat ist für diese Website nicht aktiviert.",
+    session_ended: "Ihre Sitzung ist beendet. Bitte melden Sie sich erneut an.",
+    server_busy: "Der Chat ist gerade sehr ausgelastet. Bitte versuchen Sie es gleich noch einmal.",
+    forbidden: "Das dürfen Sie hier nicht.",
+    too_long_to_send: "Das ist zu lang zum Senden.",
+    mfa_enrolment_required: "Diese Website verlangt für Ihre Rolle eine Zwei-Faktor-Authentifizierung. Bitte \
+                             richten Sie sie zuerst ein.",
+    slow_down: |secs| match secs {
+        Some(secs) => {
+            format!("Bitte etwas langsamer: Versuchen Sie es in {} erneut.", plural(secs, "Sekunde", "Sekunden"))
+        }
+        None => "Bitte etwas langsamer und versuchen Sie es gleich noch einmal.".to_owned(),
+    },
+    check_your_input: |what| format!("Bitte prüfen Sie Ihre Eingabe: {what}"),
+    something_went_wrong: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
+    consent_denied: |label| format!("Die Anmeldung mit {label} wurde abgebrochen. Nichts wurde geändert."),
+    sign_up_closed: |label| {
+        format!("Diese Website nimmt neue Konten nur auf Einladung an, und Ihr {label}-Konto hat hier noch keines.")
+    },
+    account_disabled: "Dieses Konto ist deaktiviert; wenden Sie sich an die Mitarbeiter der Website.",
+    provider_unreachable: |label| format!("{label} ist nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."),
+    sign_in_not_started_here: "Diese Anmeldung ist abgelaufen oder wurde nicht hier begonnen. Bitte versuchen \
+                               Sie es erneut.",
+    provider_failed: |label| format!("Die Anmeldung mit {label} hat nicht geklappt. Bitte versuchen Sie es erneut."),
+    required: |field| format!("{field} ist erforderlich."),
+    at_most: |field, max| format!("{field} darf höchstens {max} Zeichen lang sein."),
+    at_least: |field, min| format!("{field} muss mindestens {min} Zeichen lang sein."),
+    bad_characters: |field| format!("{field} enthält Zeichen, die nicht erlaubt sind."),
+    email_shape: "Geben Sie eine E-Mail-Adresse wie name@example.com ein.",
+    the_code: "Der Code",
+    name: "Name",
+    server_status: |status| {
+        format!("Der Chat-Server hat mit einem Fehler geantwortet ({status}). Bitte versuchen Sie es erneut.")
+    },
+    unreachable: "Der Chat-Server ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
+    not_understood: "Der Chat-Server hat eine Antwort gesendet, die dieses Widget nicht versteht.",
+};
