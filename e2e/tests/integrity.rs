@@ -10,7 +10,9 @@ use common::{present, started};
 use palisade_e2e::{Driver, Stack};
 
 /// A copy of the release build with the one file whose name starts with `prefix` and ends
-/// with `ext` changed by a byte or so, or untouched when `prefix` is empty.
+/// with `ext` changed by a byte or so, or untouched when `prefix` is empty. The changed file's
+/// brotli copy is left out, so the server sends the changed bytes to a browser that accepts
+/// brotli too, as it would if someone changed both.
 fn widget_copy(prefix: &str, ext: &str) -> tempfile::TempDir {
     let built = std::env::var_os("PALISADE_E2E_WIDGET_DIR").expect("PALISADE_E2E_WIDGET_DIR");
     let copy = tempfile::tempdir().unwrap();
@@ -18,9 +20,13 @@ fn widget_copy(prefix: &str, ext: &str) -> tempfile::TempDir {
     for entry in std::fs::read_dir(&built).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let targeted = |name: &str| !prefix.is_empty() && name.starts_with(prefix) && name != "palisade.js";
+        if name.strip_suffix(".br").is_some_and(|plain| targeted(plain) && plain.ends_with(ext)) {
+            continue;
+        }
         let mut bytes = std::fs::read(&path).unwrap();
         // `palisade-` also starts the glue's and the wasm's names: the extension tells them apart.
-        if !prefix.is_empty() && name.starts_with(prefix) && name.ends_with(ext) && name != "palisade.js" {
+        if targeted(&name) && name.ends_with(ext) {
             bytes.extend_from_slice(if ext == ".wasm" { b"\0" } else { b"\n/* changed */\n" });
             changed += 1;
         }
