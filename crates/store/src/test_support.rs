@@ -41,15 +41,20 @@ impl TestDatabase {
 
     #[allow(clippy::expect_used)]
     fn postgres() -> Self {
-        let server = std::env::var("PALISADE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+        let given = std::env::var("PALISADE_TEST_POSTGRES_URL").ok();
+        // The local server speaks TLS when asked, and libpq asks by default. A test process
+        // that then exits while a pool thread still holds a connection can crash in OpenSSL's
+        // exit-time cleanup (seen here: SIGSEGV after every test had passed; diesel#3441), and
+        // on loopback TLS protects nothing. A server given by URL keeps its own settings.
+        let options = if given.is_some() { "" } else { "?sslmode=disable" };
+        let server = given.unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".to_owned());
         let server = server.trim_end_matches('/').to_owned();
-        let admin_url = format!("{server}/postgres");
+        let admin_url = format!("{server}/postgres{options}");
         // The name is hex from a fresh UUID: safe to place in DDL, which takes no parameters.
         let name = format!("palisade_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(&admin_url).expect("connect to PostgreSQL for tests");
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
-        Self { url: format!("{server}/{name}"), cleanup: Cleanup::Postgres { admin_url, name } }
+        Self { url: format!("{server}/{name}{options}"), cleanup: Cleanup::Postgres { admin_url, name } }
     }
 
     pub fn url(&self) -> &str {
